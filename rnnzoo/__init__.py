@@ -1,0 +1,32 @@
+"""rnnzoo: a Keras 3 model zoo of recurrent networks."""
+
+from rnnzoo.layers.attention import SequenceAttention
+from rnnzoo.layers.kernel_report import check_padding
+from rnnzoo.layers.kernel_report import kernel_report
+from rnnzoo.layers.masks import PaddingMask
+from rnnzoo.layers.masks import TimeSlice
+from rnnzoo.layers.pooling import SequencePooling
+from rnnzoo.layers.recurrent_stack import recurrent_stack
+from rnnzoo.metrics import Perplexity
+from rnnzoo.metrics import mase
+from rnnzoo.models import ResetStates
+from rnnzoo.models import decoder_step_model
+from rnnzoo.models import dense_baseline
+from rnnzoo.models import encoder_model
+from rnnzoo.models import forecaster
+from rnnzoo.models import language_model
+from rnnzoo.models import seq2seq
+from rnnzoo.models import sequence_classifier
+from rnnzoo.models import sequence_generator
+from rnnzoo.models import sequence_tagger
+from rnnzoo.models import small_cnn
+from rnnzoo.models import tbptt_batches
+from rnnzoo.presets import PRESETS
+from rnnzoo.presets import build
+from rnnzoo.presets import list_models
+from rnnzoo.training import compile_for
+from rnnzoo.training import load_model
+from rnnzoo.training import save_model
+from rnnzoo.validation import check_token_ids
+
+__version__ = "0.1.0"

@@ -1,0 +1,7 @@
+"""rnnzoo layers: the recurrent stack and the custom layers it builds on."""
+
+from rnnzoo.layers.attention import SequenceAttention
+from rnnzoo.layers.masks import PaddingMask
+from rnnzoo.layers.masks import TimeSlice
+from rnnzoo.layers.pooling import SequencePooling
+from rnnzoo.layers.recurrent_stack import recurrent_stack

@@ -1,0 +1,97 @@
+"""Luong (multiplicative) and Bahdanau (additive) attention over a memory."""
+
+import keras
+from keras import ops
+
+from rnnzoo.validation import check_choice
+
+ATTENTION_KINDS = ("luong", "bahdanau")
+
+
+@keras.saving.register_keras_serializable(package="rnnzoo")
+class SequenceAttention(keras.layers.Layer):
+    """Attends from each query step over a memory sequence.
+
+    `"luong"` scores with the general form `q . (W_a m)`; `"bahdanau"` with
+    the additive form `v . tanh(W_q q + W_m m)`. Padded memory steps
+    (`memory_mask` False) get zero weight.
+
+    Args:
+        kind: `"luong"` or `"bahdanau"`.
+        units: width of the additive scoring space (`"bahdanau"` only;
+            defaults to the query width).
+
+    Call arguments:
+        query: `(batch, target_time, query_dim)`.
+        memory: `(batch, source_time, memory_dim)`.
+        memory_mask: optional `(batch, source_time)` boolean mask.
+
+    Returns:
+        `(context, weights)`: `(batch, target_time, memory_dim)` and
+        `(batch, target_time, source_time)`; each row of weights sums to 1.
+
+    Example:
+
+    >>> import numpy as np
+    >>> layer = SequenceAttention("luong")
+    >>> context, weights = layer(np.ones((2, 3, 4)), np.ones((2, 5, 6)))
+    >>> context.shape, weights.shape
+    (TensorShape([2, 3, 6]), TensorShape([2, 3, 5]))
+    """
+
+    def __init__(self, kind="luong", units=None, **kwargs):
+        super().__init__(**kwargs)
+        self.kind = check_choice("attention", kind, ATTENTION_KINDS)
+        self.units = units
+        self.supports_masking = True
+
+    def build(self, query_shape, memory_shape, memory_mask_shape=None):
+        query_dim, memory_dim = query_shape[-1], memory_shape[-1]
+        if self.kind == "luong":
+            self.memory_kernel = self.add_weight(
+                name="memory_kernel", shape=(memory_dim, query_dim),
+                initializer="glorot_uniform",
+            )
+        else:
+            units = self.units or query_dim
+            self.query_kernel = self.add_weight(
+                name="query_kernel", shape=(query_dim, units),
+                initializer="glorot_uniform",
+            )
+            self.memory_kernel = self.add_weight(
+                name="memory_kernel", shape=(memory_dim, units),
+                initializer="glorot_uniform",
+            )
+            self.score_vector = self.add_weight(
+                name="score_vector", shape=(units,),
+                initializer="glorot_uniform",
+            )
+
+    def call(self, query, memory, memory_mask=None, mask=None):
+        keys = ops.matmul(memory, self.memory_kernel)
+        if self.kind == "luong":
+            scores = ops.einsum("btd,bsd->bts", query, keys)
+        else:
+            projected = ops.matmul(query, self.query_kernel)
+            hidden = ops.tanh(projected[:, :, None, :] + keys[:, None, :, :])
+            scores = ops.einsum("btsu,u->bts", hidden, self.score_vector)
+        scores = ops.cast(scores, "float32")
+        if memory_mask is not None:
+            scores = ops.where(ops.cast(memory_mask, "bool")[:, None, :], scores, -1e9)
+        weights = ops.softmax(scores, axis=-1)
+        context = ops.einsum("bts,bsd->btd", ops.cast(weights, memory.dtype), memory)
+        return context, weights
+
+    def compute_mask(self, query, memory, memory_mask=None, mask=None):
+        return [mask, None]
+
+    def compute_output_shape(self, query_shape, memory_shape, memory_mask_shape=None):
+        return (
+            (query_shape[0], query_shape[1], memory_shape[-1]),
+            (query_shape[0], query_shape[1], memory_shape[1]),
+        )
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(kind=self.kind, units=self.units)
+        return config

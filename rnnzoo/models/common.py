@@ -1,0 +1,116 @@
+"""Pieces the builders share: inputs, output heads, the stack's arguments."""
+
+import keras
+
+from rnnzoo.layers.masks import PaddingMask
+from rnnzoo.validation import check_choice
+from rnnzoo.validation import check_exactly_one
+from rnnzoo.validation import check_optional_positive_int
+from rnnzoo.validation import check_positive_int
+
+# The keyword arguments of `recurrent_stack` that builders pass through.
+STACK_DEFAULTS = dict(
+    cell="lstm",
+    units=128,
+    num_layers=1,
+    bidirectional=False,
+    merge_mode="concat",
+    residual=False,
+    dropout=0.0,
+    recurrent_dropout=0.0,
+    layer_norm=False,
+    identity_init=False,
+)
+
+
+def sequence_input(
+    name,
+    *,
+    vocabulary_size=None,
+    num_features=None,
+    embedding_dim=128,
+    sequence_length=None,
+    mask_value=None,
+    batch_size=None,
+    prefix=None,
+):
+    """Creates the sequence input of a builder: token ids or float features.
+
+    Token ids are padded with 0 (`Embedding(mask_zero=True)` and an explicit
+    `PaddingMask`); float features may be masked with `mask_value`.
+
+    Returns:
+        `(inputs, x, mask)`: the `keras.Input`, the `(batch, time, dim)`
+        tensor to feed the stack, and the explicit mask tensor (or None).
+    """
+    prefix = prefix or name
+    check_exactly_one(vocabulary_size=vocabulary_size, num_features=num_features)
+    check_optional_positive_int("sequence_length", sequence_length)
+    if vocabulary_size is not None:
+        vocabulary_size = check_positive_int("vocabulary_size", vocabulary_size)
+        embedding_dim = check_positive_int("embedding_dim", embedding_dim)
+        inputs = keras.Input(
+            shape=(sequence_length,), batch_size=batch_size, dtype="int32",
+            name=f"{prefix}_tokens",
+        )
+        mask = PaddingMask(name=f"{prefix}_padding_mask")(inputs)
+        x = keras.layers.Embedding(
+            vocabulary_size, embedding_dim, mask_zero=True,
+            name=f"{prefix}_embedding",
+        )(inputs)
+        return inputs, x, mask
+    num_features = check_positive_int("num_features", num_features)
+    inputs = keras.Input(
+        shape=(sequence_length, num_features), batch_size=batch_size,
+        name=f"{prefix}_features",
+    )
+    if mask_value is None:
+        return inputs, inputs, None
+    x = keras.layers.Masking(mask_value, name=f"{prefix}_masking")(inputs)
+    return inputs, x, getattr(x, "_keras_mask", None)
+
+
+def output_head(x, name, *, num_classes=None, num_outputs=None):
+    """The output layer: class probabilities or regression values, float32.
+
+    `num_classes="binary"` gives one sigmoid unit, an int >= 2 a softmax;
+    `num_outputs` gives linear outputs for regression.
+    """
+    check_exactly_one(num_classes=num_classes, num_outputs=num_outputs)
+    if num_outputs is not None:
+        units, activation = check_positive_int("num_outputs", num_outputs), None
+    elif num_classes == "binary":
+        units, activation = 1, "sigmoid"
+    else:
+        if (
+            isinstance(num_classes, bool)
+            or not isinstance(num_classes, int)
+            or num_classes < 2
+        ):
+            raise ValueError(
+                "Expected `num_classes` to be an int >= 2 or 'binary'. "
+                f"Received: num_classes={num_classes!r}"
+            )
+        units, activation = num_classes, "softmax"
+    return keras.layers.Dense(
+        units, activation=activation, dtype="float32", name=f"{name}_output"
+    )(x)
+
+
+def head_dropout(x, rate, name):
+    """Dropout before the output layer (skipped when `rate` is 0)."""
+    if rate:
+        return keras.layers.Dropout(rate, name=f"{name}_head_dropout")(x)
+    return x
+
+
+def check_builder_name(name):
+    if not isinstance(name, str) or not name:
+        raise ValueError(f"Expected `name` to be a non-empty string. Received: name={name!r}")
+    return name
+
+
+def check_pooling(pooling):
+    from rnnzoo.layers.pooling import POOLING_MODES
+
+    return check_choice("pooling", pooling, POOLING_MODES)

@@ -1,0 +1,99 @@
+"""Argument checks that raise keras-style errors naming the argument."""
+
+import numbers
+
+
+def check_choice(arg, value, choices):
+    """Returns `value` if it is one of `choices`, else raises a `ValueError`."""
+    if not isinstance(value, str) or value not in choices:
+        raise ValueError(
+            f"Expected `{arg}` to be one of {list(choices)}. "
+            f"Received: {arg}={value!r}"
+        )
+    return value
+
+
+def check_optional_choice(arg, value, choices):
+    """Like `check_choice`, but `None` is also accepted."""
+    if value is None:
+        return None
+    if not isinstance(value, str) or value not in choices:
+        raise ValueError(
+            f"Expected `{arg}` to be None or one of {list(choices)}. "
+            f"Received: {arg}={value!r}"
+        )
+    return value
+
+
+def check_positive_int(arg, value):
+    """Returns `value` if it is an int >= 1, else raises a `ValueError`."""
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, numbers.Integral)
+        or value < 1
+    ):
+        raise ValueError(
+            f"Expected `{arg}` to be a positive integer. Received: {arg}={value!r}"
+        )
+    return int(value)
+
+
+def check_optional_positive_int(arg, value):
+    """Like `check_positive_int`, but `None` is also accepted."""
+    if value is None:
+        return None
+    return check_positive_int(arg, value)
+
+
+def check_fraction(arg, value):
+    """Returns `value` if it is a float in [0, 1), else raises a `ValueError`."""
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, numbers.Real)
+        or not 0.0 <= value < 1.0
+    ):
+        raise ValueError(
+            f"Expected `{arg}` to be a float in [0, 1). Received: {arg}={value!r}"
+        )
+    return float(value)
+
+
+def check_exactly_one(**kwargs):
+    """Checks that exactly one of the keyword arguments is not None."""
+    given = [k for k, v in kwargs.items() if v is not None]
+    if len(given) != 1:
+        received = ", ".join(f"{k}={v!r}" for k, v in kwargs.items())
+        names = " or ".join(f"`{k}`" for k in kwargs)
+        raise ValueError(f"Pass exactly one of {names}. Received: {received}")
+    return given[0]
+
+
+def check_token_ids(ids, vocabulary_size, arg="inputs"):
+    """Checks that integer token ids lie in `[0, vocabulary_size)`.
+
+    Args:
+        ids: an array-like of integer token ids.
+        vocabulary_size: the model's vocabulary size.
+        arg: the argument name to use in the error.
+
+    Returns:
+        `ids` as a NumPy array.
+    """
+    import numpy as np
+
+    ids = np.asarray(ids)
+    if ids.size == 0:
+        return ids
+    if not np.issubdtype(ids.dtype, np.integer):
+        raise ValueError(
+            f"Expected `{arg}` to hold integer token ids. "
+            f"Received: {arg} with dtype={ids.dtype}"
+        )
+    low, high = int(ids.min()), int(ids.max())
+    if low < 0 or high >= vocabulary_size:
+        raise ValueError(
+            f"Expected every token id in `{arg}` to lie in [0, {vocabulary_size}) "
+            f"(vocabulary_size={vocabulary_size}). Received: {arg} with ids in "
+            f"[{low}, {high}]"
+        )
+    return ids
