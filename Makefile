@@ -1,0 +1,42 @@
+# rnnzoo: `make demo` and `make test` work on a fresh clone.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+SHARED_DATA := $(abspath ../shared/data)
+# Real datasets are read at run time from ../shared/data when it exists.
+export RNNZOO_DATA_DIR ?= $(if $(wildcard $(SHARED_DATA)),$(SHARED_DATA),)
+export TF_CPP_MIN_LOG_LEVEL ?= 2
+export PYTHONUNBUFFERED := 1
+
+.PHONY: demo test test-tf test-jax bench setup clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e ".[dev]"
+	touch $@
+
+setup: $(VENV)/.installed
+
+demo: setup
+	$(PY) recipes/names.py --quick --output-dir runs/demo_names
+
+# The whole suite on TensorFlow, then the backend matrix (tests marked
+# `multi_backend`) again on JAX.
+test: setup
+	$(MAKE) test-tf
+	$(MAKE) test-jax
+
+test-tf:
+	KERAS_BACKEND=tensorflow $(PY) -m pytest -q -n 2 --durations=15 rnnzoo tests
+
+test-jax:
+	KERAS_BACKEND=jax $(PY) -m pytest -q -n 2 -m multi_backend rnnzoo tests
+
+bench: setup
+	$(PY) -m pip install -q torch==2.13.0
+	KERAS_BACKEND=tensorflow $(PY) bench/train_throughput.py
+	KERAS_BACKEND=jax $(PY) bench/train_throughput.py
+
+clean:
+	rm -rf $(VENV) runs .pytest_cache
