@@ -25,7 +25,9 @@ source truncated Russian), so no copy of the canonical file was available to
 hash.
 """
 
-DOWNLOADS = (resolve.Download("data.zip", ORIGIN, file_hash=None, extract=True),)
+DOWNLOADS = (
+    resolve.Download("data.zip", ORIGIN, file_hash=None, extract=True),
+)
 
 
 def load_names(

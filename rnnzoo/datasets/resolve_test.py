@@ -66,7 +66,9 @@ def test_data_dir_beats_env_var_beats_cache(tmp_path, monkeypatch, isolated):
     monkeypatch.setenv(resolve.ENV_VAR, str(env))
 
     def first_word(**kwargs):
-        corpus = time_machine.load_time_machine(validation_fraction=0.0, **kwargs)
+        corpus = time_machine.load_time_machine(
+            validation_fraction=0.0, **kwargs
+        )
         return corpus.train.split()[0]
 
     assert first_word(data_dir=parent) == "alpha"  # parent folder

@@ -207,8 +207,8 @@ def load_series(name, data_dir=None) -> pd.DataFrame:
       (all float64). The index is built from year/month/day/hour. The
       leading rows without PM2.5 are dropped and later missing PM2.5 values
       are filled by time interpolation (1,944 hours, 5.5%, in the shared
-      copy). Season 24. The shared copy covers 2010-2013 (35,040 rows after dropping the
-      first day); the UCI download covers 2010-2014.
+      copy). Season 24. The shared copy covers 2010-2013 (35,040 rows
+      after dropping the first day); the UCI download covers 2010-2014.
 
     The file-based series (`monthly_sunspots`, `melbourne_temp`,
     `beijing_pm25`) are looked up, plain or `.gz`, in `data_dir`,
@@ -231,8 +231,9 @@ def load_series(name, data_dir=None) -> pd.DataFrame:
     Example:
 
     >>> frame = load_series("co2")  # doctest: +SKIP
-    >>> frame.attrs["target"], frame.attrs["season_length"], len(frame)  # doctest: +SKIP
-    ('co2', 52, 2284)
+    >>> info = frame.attrs["target"], frame.attrs["season_length"]  # doctest: +SKIP
+    >>> info, len(frame)  # doctest: +SKIP
+    (('co2', 52), 2284)
     >>> parts = chronological_split(frame, 0.1, 0.1)  # doctest: +SKIP
     """
     if name not in SERIES:

@@ -38,7 +38,7 @@ EXPECTED = {
 
 @pytest.fixture(scope="module")
 def frames(shared):
-    return {name: series.load_series(name, data_dir=shared) for name in EXPECTED}
+    return {name: series.load_series(name, shared) for name in EXPECTED}
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))

@@ -1,4 +1,4 @@
-""""The Time Machine" (H. G. Wells), preprocessed as in Dive into Deep Learning."""
+"""H. G. Wells' "The Time Machine", preprocessed as in d2l.ai."""
 
 from __future__ import annotations
 
@@ -55,7 +55,9 @@ def preprocess(raw: str) -> str:
     does, which may leave runs of spaces).
     """
     lines = raw.splitlines()
-    return " ".join(re.sub("[^A-Za-z]+", " ", line).strip().lower() for line in lines)
+    return " ".join(
+        re.sub("[^A-Za-z]+", " ", line).strip().lower() for line in lines
+    )
 
 
 def load_time_machine(
