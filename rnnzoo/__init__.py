@@ -30,3 +30,10 @@ from rnnzoo.training import save_model
 from rnnzoo.validation import check_token_ids
 
 __version__ = "0.1.0"
+from rnnzoo.distribute import evaluate
+from rnnzoo.distribute import fit
+from rnnzoo.distribute import global_batch_size
+from rnnzoo.distribute import multi_worker_fix
+from rnnzoo.distribute import num_replicas
+from rnnzoo.distribute import set_mixed_precision
+from rnnzoo.distribute import strategy
