@@ -1,0 +1,200 @@
+"""SST-2 sentiment (binary), word level, reported on the official dev split (872).
+
+    python recipes/sentiment.py                  # full run
+    python recipes/sentiment.py --quick          # a small run
+    python recipes/sentiment.py predict "a gorgeous, witty film"
+
+The model is an ensemble saved as ONE `.keras` file that takes raw strings:
+`--members` BiLSTM classifiers (`rnnzoo.sequence_classifier` via the
+`bilstm_sentiment` preset: word embedding, spatial dropout, BiLSTM, max
+pooling, head dropout; different seeds) plus one MLP over word 1-2-gram
+counts (`rnnzoo.dense_baseline`); their probabilities of "positive" are
+averaged. The vocabularies are counted in Python and handed to
+`TextVectorization(vocabulary=...)` (no `adapt()`). Model selection
+(early stopping) uses a validation part held out of the training file;
+the official dev split is only scored.
+"""
+
+import os
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+
+import numpy as np  # noqa: E402
+
+from rnnzoo import recipe  # noqa: E402
+
+STANDARDIZE = "lower_and_strip_punctuation"
+NGRAMS = (1, 2)
+DEMO_SENTENCES = (
+    "a gorgeous, witty film",
+    "a dull, tedious mess",
+    "not bad at all",
+)
+
+
+def build_parser():
+    p = recipe.parser("sentiment", __doc__.splitlines()[0], epochs=8, batch_size=64,
+                      preset="bilstm_sentiment")
+    p.add_argument("--members", type=int, default=2,
+                   help="BiLSTMs in the ensemble (default %(default)s)")
+    p.add_argument("--limit", type=int, default=None,
+                   help="use at most this many training rows (tests)")
+    p.add_argument("--max-tokens", type=int, default=20000,
+                   help="word vocabulary size (default %(default)s)")
+    return p
+
+
+def rnn_overrides(args):
+    """The preset overrides of the BiLSTM members."""
+    if args.quick:
+        config = dict(embedding_dim=32, units=32, head_dropout_rate=0.3)
+    else:
+        config = dict(embedding_dim=128, units=64, dropout=0.3, head_dropout_rate=0.5)
+    config.update(recipe.parse_overrides(args.set))
+    return config
+
+
+def _bag_dataset(layer, texts, labels, batch_size, shuffle_seed=None):
+    """Batches of (multi-hot n-grams, label), vectorised on the fly (the full matrix is too big)."""
+    import tensorflow as tf
+
+    data = tf.data.Dataset.from_tensor_slices(
+        (np.array([str(t) for t in texts]), labels.astype("float32")))
+    if shuffle_seed is not None:
+        data = data.shuffle(len(texts), seed=shuffle_seed, reshuffle_each_iteration=True)
+    return data.batch(batch_size).map(lambda x, y: (layer(x), y)).prefetch(2)
+
+
+def train(args):
+    """Trains the ensemble; returns the metrics dict (also written to metrics.json)."""
+    import keras
+
+    import rnnzoo
+    from rnnzoo import plots
+    from rnnzoo import text
+    from rnnzoo.datasets import load_sst2
+
+    output_dir = recipe.start(args)
+    timer = recipe.Timer()
+    data = load_sst2(data_dir=args.data_dir)
+    train_x, train_y = data.train.x, data.train.y
+    if args.limit:
+        keep = np.sort(np.random.default_rng(args.seed).permutation(len(train_x))[:args.limit])
+        train_x, train_y = train_x[keep], train_y[keep]
+
+    words = text.count_vocabulary(train_x, standardize=STANDARDIZE,
+                                  max_tokens=args.max_tokens)
+    word_layer = text.text_vectorizer(words, standardize=STANDARDIZE,
+                                      name="sentiment_words")
+    grams = text.count_vocabulary(train_x, standardize=STANDARDIZE, ngrams=NGRAMS,
+                                  min_count=2, max_tokens=2 * args.max_tokens)
+    gram_layer = text.text_vectorizer(grams, standardize=STANDARDIZE, ngrams=NGRAMS,
+                                      output_mode="multi_hot", name="sentiment_ngrams")
+    ids = {"train": text.vectorize(word_layer, train_x),
+           "validation": text.vectorize(word_layer, data.validation.x),
+           "test": text.vectorize(word_layer, data.test.x)}
+
+    branches, histories, member_accuracy = [], {}, {}
+    mlp = rnnzoo.dense_baseline(num_features=len(grams) + 1, num_classes="binary",
+                                units=32 if args.quick else 64, dropout=0.5,
+                                name="sentiment_ngram_mlp")
+    histories["ngram_mlp"] = recipe.fit_classifier(
+        mlp, _bag_dataset(gram_layer, train_x, train_y, args.batch_size, args.seed), None,
+        _bag_dataset(gram_layer, data.validation.x, data.validation.y, 1024),
+        epochs=args.epochs, batch_size=args.batch_size, learning_rate=1e-3,
+        patience=2, verbose=args.verbose)
+    branches.append((gram_layer, mlp))
+    overrides = rnn_overrides(args)
+    for member in range(args.members):
+        keras.utils.set_random_seed(args.seed + 1 + member)
+        model = rnnzoo.build(args.preset, vocabulary_size=len(words) + text.NUM_RESERVED,
+                             name=f"sentiment_bilstm_{member + 1}", **overrides)
+        histories[f"bilstm_{member + 1}"] = recipe.fit_classifier(
+            model, ids["train"], train_y, (ids["validation"], data.validation.y),
+            epochs=args.epochs, batch_size=args.batch_size, learning_rate=2e-3,
+            patience=2, verbose=args.verbose)
+        branches.append((word_layer, model))
+        member_accuracy[f"bilstm_{member + 1}"] = float(np.mean(
+            (model.predict(ids["test"], verbose=0)[:, 0] > 0.5) == data.test.y))
+    member_accuracy["ngram_mlp"] = float(np.mean(
+        (mlp.predict(_bag_dataset(gram_layer, data.test.x, data.test.y, 1024),
+                     verbose=0)[:, 0] > 0.5) == data.test.y))
+
+    ensemble = text.string_model(branches, name="sentiment")
+    model_path = rnnzoo.save_model(ensemble, os.path.join(output_dir, recipe.MODEL_FILE))
+    positive = ensemble.predict(data.test.x, batch_size=512, verbose=0)[:, 0]
+    predicted = (positive > 0.5).astype("int64")
+    majority = int(np.bincount(train_y, minlength=2).argmax())
+    metrics = dict(
+        recipe="sentiment",
+        dev_accuracy=float(np.mean(predicted == data.test.y)),
+        majority_baseline_accuracy=float(np.mean(data.test.y == majority)),
+        member_dev_accuracy=member_accuracy,
+        train_rows=int(len(train_x)),
+        validation_rows=int(len(data.validation)),
+        dev_rows=int(len(data.test)),
+        vocabulary_size=len(words),
+        ngram_vocabulary_size=len(grams),
+        members=args.members,
+        rnn_overrides=overrides,
+        quick=args.quick,
+        seed=args.seed,
+        train_seconds=timer.seconds(),
+        model=model_path,
+    )
+    first = "bilstm_1" if "bilstm_1" in histories else "ngram_mlp"
+    metrics["plots"] = [
+        plots.plot_history(histories[first], os.path.join(output_dir, "curves.png"),
+                           metrics=["loss", "accuracy"], title=f"sentiment: {first}"),
+        os.path.join(output_dir, "confusion_matrix.png"),
+    ]
+    plots.plot_confusion_matrix(data.test.y, predicted, data.class_names,
+                                metrics["plots"][1],
+                                title="SST-2 dev confusion matrix (row-normalised)")
+    recipe.write_metrics(os.path.join(output_dir, recipe.METRICS_FILE), metrics)
+    print_predictions(ensemble, DEMO_SENTENCES)
+    recipe.summary("sentiment", metrics, ["dev_accuracy", "majority_baseline_accuracy",
+                                          "train_seconds"], output_dir)
+    return metrics
+
+
+def print_predictions(model, sentences):
+    """Prints P(positive) and the label for each sentence."""
+    positive = np.asarray(model.predict(np.array(sentences, dtype=object), verbose=0))[:, 0]
+    for sentence, p in zip(sentences, positive):
+        label = "positive" if p > 0.5 else "negative"
+        print(f"P(positive)={p:.3f} {label}: {sentence}")
+    sys.stdout.flush()
+
+
+def predict(argv):
+    import argparse
+
+    import rnnzoo
+
+    p = argparse.ArgumentParser(prog="sentiment.py predict",
+                                description="P(positive) of sentences.")
+    p.add_argument("sentences", nargs="+")
+    p.add_argument("--output-dir", default=os.path.join("runs", "sentiment"),
+                   help="the trained run's folder (default %(default)s)")
+    args = p.parse_args(argv)
+    path = os.path.join(args.output_dir, recipe.MODEL_FILE)
+    if not os.path.exists(path):
+        p.error(f"no trained model at {path}: run `python recipes/sentiment.py` first")
+    print_predictions(rnnzoo.load_model(path, compile=False), args.sentences)
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv and argv[0] == "predict":
+        return predict(argv[1:])
+    args = build_parser().parse_args(argv)
+    if args.quick:
+        args.epochs = min(args.epochs, 4)
+        args.members = min(args.members, 1)
+    return train(args)
+
+
+if __name__ == "__main__":
+    main()

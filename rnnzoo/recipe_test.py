@@ -1,0 +1,42 @@
+import json
+import os
+
+import numpy as np
+import pytest
+
+from rnnzoo import recipe
+
+
+def test_parse_overrides_literals_and_strings():
+    assert recipe.parse_overrides(["units=[64, 32]", "cell=gru", "bidirectional=True"]) == {
+        "units": [64, 32], "cell": "gru", "bidirectional": True}
+    with pytest.raises(ValueError, match="--set"):
+        recipe.parse_overrides(["units"])
+
+
+def test_parser_defaults_and_start_creates_output_dir(tmp_path):
+    out = os.path.join(tmp_path, "run")
+    args = recipe.parser("x", "d", epochs=5, batch_size=16, preset="p").parse_args(
+        ["--output-dir", out, "--quick", "--seed", "3"])
+    assert (args.epochs, args.batch_size, args.preset, args.seed) == (5, 16, "p", 3)
+    assert recipe.start(args) == out and os.path.isdir(out)
+    assert args.verbose == 2
+    args.epochs = 0
+    with pytest.raises(ValueError, match="epochs"):
+        recipe.start(args)
+
+
+def test_write_metrics_is_atomic_json(tmp_path):
+    path = os.path.join(tmp_path, "metrics.json")
+    recipe.write_metrics(path, {"a": np.float32(0.25), "b": np.arange(2)})
+    assert json.load(open(path)) == {"a": 0.25, "b": [0, 1]}
+    with pytest.raises(TypeError):
+        recipe.write_metrics(path, {"a": object()})
+    assert json.load(open(path)) == {"a": 0.25, "b": [0, 1]}  # old file intact
+    assert os.listdir(tmp_path) == ["metrics.json"]
+
+
+def test_summary_line(capsys):
+    line = recipe.summary("r", {"acc": 0.123456, "n": 3}, ["acc", "n"], "out")
+    assert line == "r: acc=0.1235 n=3 -> out"
+    assert capsys.readouterr().out.strip() == line

@@ -1,0 +1,132 @@
+"""The text recipes' --quick runs on small subsets of the real data (TensorFlow only).
+
+Each run is made once per module (in-process, to avoid a TensorFlow start-up
+per run) and checked: it beats its trivial baseline by a stated margin,
+writes metrics.json and PNG plots, saves a model that reloads and gives the
+same outputs on raw strings, and its `predict` command prints the expected
+format.
+"""
+
+import importlib.util
+import json
+import os
+import re
+
+import numpy as np
+import pytest
+
+import rnnzoo
+from rnnzoo.datasets import ENV_VAR
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+pytestmark = pytest.mark.skipif(
+    not os.environ.get(ENV_VAR) or not os.path.isdir(os.environ[ENV_VAR]),
+    reason=f"real data not available (set {ENV_VAR})",
+)
+
+
+def _recipe(name):
+    spec = importlib.util.spec_from_file_location(
+        f"recipe_{name}", os.path.join(ROOT, "recipes", f"{name}.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _run(name, tmp_path_factory, *flags):
+    out = str(tmp_path_factory.mktemp(name))
+    module = _recipe(name)
+    metrics = module.main(["--quick", "--output-dir", out, "--verbose", "0", *flags])
+    return module, out, metrics
+
+
+def _check_outputs(out, metrics, plots):
+    with open(os.path.join(out, "metrics.json")) as f:
+        assert json.load(f)["recipe"] == metrics["recipe"]
+    for plot in plots:
+        with open(os.path.join(out, plot), "rb") as f:
+            assert f.read(8) == b"\x89PNG\r\n\x1a\n"
+    return rnnzoo.load_model(os.path.join(out, "model.keras"), compile=False)
+
+
+@pytest.fixture(scope="module")
+def names_run(tmp_path_factory):
+    return _run("names", tmp_path_factory, "--limit", "3000", "--epochs", "6")
+
+
+@pytest.fixture(scope="module")
+def sentiment_run(tmp_path_factory):
+    return _run("sentiment", tmp_path_factory, "--limit", "6000", "--epochs", "3",
+                "--max-tokens", "5000")
+
+
+@pytest.fixture(scope="module")
+def textgen_run(tmp_path_factory):
+    return _run("textgen", tmp_path_factory, "--limit", "40000", "--epochs", "3",
+                "--sample-length", "40")
+
+
+def test_names_quick_beats_majority_and_round_trips(names_run, capsys):
+    module, out, metrics = names_run
+    # Majority class (English) is ~0.30 of the test names.
+    assert metrics["test_accuracy"] >= metrics["majority_baseline_accuracy"] + 0.25
+    assert metrics["test_macro_f1"] > 0.25
+    model = _check_outputs(out, metrics, ["curves.png", "confusion_matrix.png"])
+    names = np.array(["Hinton", "Satoshi", "Dovesky", "Müller"], dtype=object)
+    from rnnzoo.datasets.names import LANGUAGES
+
+    original = module.top_k(model, list(names), LANGUAGES)
+    assert [len(g) for g in original] == [3, 3, 3, 3]
+    assert all(g[0][1] >= g[1][1] >= g[2][1] for g in original)
+    assert module.top_k(rnnzoo.load_model(os.path.join(out, "model.keras"),
+                                          compile=False), list(names), LANGUAGES) == original
+    capsys.readouterr()
+    module.main(["predict", "Hinton", "Satoshi", "Dovesky", "--output-dir", out])
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == 12 and lines[0] == "> Hinton" and lines[4] == "> Satoshi"
+    for line in lines[1:4] + lines[5:8] + lines[9:12]:
+        match = re.fullmatch(r"\((-?\d+\.\d\d)\) (\w+)", line)
+        assert match and float(match.group(1)) <= 0 and match.group(2) in LANGUAGES
+
+
+def test_sentiment_quick_beats_majority_and_round_trips(sentiment_run, capsys):
+    module, out, metrics = sentiment_run
+    # The dev split is balanced (majority ~0.51).
+    assert metrics["dev_accuracy"] >= metrics["majority_baseline_accuracy"] + 0.15
+    model = _check_outputs(out, metrics, ["curves.png", "confusion_matrix.png"])
+    sentences = np.array(["a gorgeous, witty film", "dull and lifeless"], dtype=object)
+    probabilities = model.predict(sentences, verbose=0)
+    assert probabilities.shape == (2, 1)
+    reloaded = rnnzoo.load_model(os.path.join(out, "model.keras"), compile=False)
+    np.testing.assert_allclose(reloaded.predict(sentences, verbose=0), probabilities,
+                               atol=1e-6)
+    capsys.readouterr()
+    module.main(["predict", "a gorgeous, witty film", "--output-dir", out])
+    line = capsys.readouterr().out.strip()
+    assert re.fullmatch(r"P\(positive\)=0\.\d{3} (positive|negative): a gorgeous, witty film",
+                        line), line
+
+
+def test_textgen_quick_beats_unigram_and_round_trips(textgen_run, capsys):
+    module, out, metrics = textgen_run
+    # Unigram perplexity of this text is ~16.7 (27 symbols).
+    assert metrics["validation_perplexity"] <= 0.75 * metrics["unigram_perplexity"]
+    assert metrics["unigram_perplexity"] > metrics["bigram_perplexity"] > (
+        metrics["trigram_perplexity"])
+    assert set(metrics["samples"]) == {"0.5", "1.0"}
+    for sample in metrics["samples"].values():
+        assert sample.startswith(module.PROMPT) and len(sample) == len(module.PROMPT) + 40
+        assert set(sample) <= set(metrics["vocabulary"])
+    model = _check_outputs(out, metrics, ["curves.png"])
+    text = np.array(["the time traveller", "the machine"], dtype=object)
+    probabilities = model.predict(text, verbose=0)
+    assert probabilities.shape == (2, 18, len(metrics["vocabulary"]) + 2)
+    np.testing.assert_allclose(probabilities.sum(-1), 1.0, atol=1e-4)
+    reloaded = rnnzoo.load_model(os.path.join(out, "model.keras"), compile=False)
+    np.testing.assert_allclose(reloaded.predict(text, verbose=0), probabilities, atol=1e-6)
+    capsys.readouterr()
+    module.main(["predict", "the time traveller", "--output-dir", out, "--length", "30",
+                 "--temperature", "0.5"])
+    line = capsys.readouterr().out.strip()
+    assert re.fullmatch(r"\[temperature 0\.5\] the time traveller[a-z ]{30}", line), line
