@@ -37,3 +37,9 @@ from rnnzoo.distribute import multi_worker_fix
 from rnnzoo.distribute import num_replicas
 from rnnzoo.distribute import set_mixed_precision
 from rnnzoo.distribute import strategy
+
+from rnnzoo.decoding import beam_search  # noqa: E402
+from rnnzoo.decoding import decode  # noqa: E402
+from rnnzoo.decoding import greedy_search  # noqa: E402
+from rnnzoo.decoding import sample_search  # noqa: E402
+from rnnzoo.export import export  # noqa: E402
