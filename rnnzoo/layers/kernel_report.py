@@ -2,6 +2,8 @@
 
 import keras
 
+from rnnzoo.layers.fast_rnn import fast_path_reason
+
 
 def _walk(layers):
     for layer in layers:
@@ -47,7 +49,12 @@ def kernel_report(model):
     Returns:
         A list of dicts, one per recurrent layer (each direction of a
         bidirectional layer separately): `layer` (name), `cell` (class
-        name), `fused` (bool) and `reason` (None when fused, else why not).
+        name), `fused` (bool) and `reason` (None when fused, else why not)
+        for the GPU's cuDNN kernel; and for machines without a GPU,
+        `cpu_path` (`"rnnzoo fused loop"`: rnnzoo's LSTM/GRU with the input
+        projection outside the loop and a hand-written backward pass, see
+        `rnnzoo.layers.fast_rnn`; else `"keras generic loop"`) and
+        `cpu_reason` (None, or why not the fused loop).
 
     Example:
 
@@ -65,11 +72,14 @@ def kernel_report(model):
             rnns = [layer]
         for rnn in rnns:
             reasons = _reasons(rnn)
+            cpu_reason = fast_path_reason(rnn)
             report.append({
                 "layer": rnn.name,
                 "cell": type(rnn).__name__,
                 "fused": not reasons,
                 "reason": "; ".join(reasons) if reasons else None,
+                "cpu_path": "keras generic loop" if cpu_reason else "rnnzoo fused loop",
+                "cpu_reason": cpu_reason,
             })
     return report
 

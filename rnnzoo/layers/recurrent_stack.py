@@ -13,6 +13,21 @@ CELLS = ("lstm", "gru", "simple")
 MERGE_MODES = ("concat", "sum", "mul", "ave")
 _STATES_PER_CELL = {"lstm": 2, "gru": 1, "simple": 1}
 
+# Backends on which `make_recurrent_layer` builds rnnzoo's fused LSTM/GRU
+# (`rnnzoo.layers.fast_rnn`, weight-compatible with Keras') instead of
+# `keras.layers.LSTM`/`GRU`: those where it measured faster (see
+# docs/benchmarks.md). Set to `()` to go back to the Keras layers everywhere.
+FAST_RNN_BACKENDS = ("tensorflow", "jax")
+
+
+def _lstm_gru_classes():
+    """`(LSTM, GRU)` classes for the current backend (rnnzoo's or Keras')."""
+    if keras.backend.backend() in FAST_RNN_BACKENDS:
+        from rnnzoo.layers import fast_rnn
+
+        return fast_rnn.LSTM, fast_rnn.GRU
+    return keras.layers.LSTM, keras.layers.GRU
+
 
 def layer_units(units, num_layers):
     """Returns the per-layer widths for `units` (an int or one int per layer)."""
@@ -39,9 +54,12 @@ def make_recurrent_layer(
     stateful=False,
     name=None,
 ):
-    """Creates one recurrent layer (`keras.layers.LSTM`, `GRU` or `SimpleRNN`).
+    """Creates one recurrent layer (LSTM, GRU or `keras.layers.SimpleRNN`).
 
-    The layer is eligible for the fused (cuDNN) kernel unless an argument
+    LSTM and GRU are rnnzoo's fused layers (`rnnzoo.layers.fast_rnn`,
+    subclasses of and weight-compatible with `keras.layers.LSTM`/`GRU`) on
+    the backends in `FAST_RNN_BACKENDS`, else the Keras layers. The layer is
+    eligible for the fused (cuDNN) kernel unless an argument
     rules it out, in which case a warning says which argument and why.
 
     Args:
@@ -57,6 +75,13 @@ def make_recurrent_layer(
 
     Returns:
         An unbuilt Keras recurrent layer.
+
+    Example:
+
+    >>> layer = make_recurrent_layer("gru", 8, return_sequences=True,
+    ...                              return_state=False)
+    >>> isinstance(layer, keras.layers.GRU)
+    True
     """
     cell = check_choice("cell", cell, CELLS)
     common = dict(
@@ -84,9 +109,10 @@ def make_recurrent_layer(
             "to keep the fused kernel.",
             stacklevel=3,
         )
+    lstm_class, gru_class = _lstm_gru_classes()
     if cell == "lstm":
-        return keras.layers.LSTM(**common)
-    return keras.layers.GRU(**common)
+        return lstm_class(**common)
+    return gru_class(**common)
 
 
 def _check_stack_args(
