@@ -42,8 +42,8 @@ def main(argv=None):
 
         return flickr8k_images.run_recipe(args)
     if args.quick:
-        args.num_train = min(args.num_train, 4000)
-        args.epochs = min(args.epochs, 3)
+        args.num_train = min(args.num_train, 8000)
+        args.epochs = min(args.epochs, 4)
     output_dir = recipe.start(args)
     print("Digit strips composed from real handwritten digit scans "
           "(scikit-learn load_digits); test strips use held-out scans only.")

@@ -29,9 +29,9 @@ DEMO_NAMES = ("Hinton", "Satoshi", "Dovesky", "Nguyen", "Schmidt", "Rossi")
 
 
 def build_parser():
-    p = recipe.parser("names", __doc__.splitlines()[0], epochs=30, batch_size=64,
+    p = recipe.parser("names", __doc__.splitlines()[0], epochs=20, batch_size=64,
                       preset="char_gru_name_classifier")
-    p.add_argument("--members", type=int, default=3,
+    p.add_argument("--members", type=int, default=1,
                    help="character RNNs in the ensemble (default %(default)s)")
     p.add_argument("--limit", type=int, default=None,
                    help="use at most this many training names (tests)")
@@ -71,8 +71,10 @@ def train(args):
     chars = text.count_vocabulary(train_x, split="character")
     char_layer = text.text_vectorizer(chars, split="character", name="names_chars")
     grams = text.count_vocabulary(train_x, split="character", ngrams=NGRAMS,
-                                  min_count=2, max_tokens=20000)
+                                  standardize=text.mark_boundaries, min_count=2,
+                                  max_tokens=20000)
     gram_layer = text.text_vectorizer(grams, split="character", ngrams=NGRAMS,
+                                      standardize=text.mark_boundaries,
                                       output_mode="multi_hot", name="names_ngrams")
     ids = {k: text.vectorize(char_layer, s.x) for k, s in
            (("validation", data.validation), ("test", data.test))}
@@ -95,9 +97,9 @@ def train(args):
         import keras
 
         keras.utils.set_random_seed(args.seed + 1 + member)
-        model = rnnzoo.build(args.preset, vocabulary_size=len(chars) + text.NUM_RESERVED,
-                             num_classes=num_classes, name=f"names_rnn_{member + 1}",
-                             **overrides)
+        model = recipe.build_preset(args.preset, f"names_rnn_{member + 1}",
+                                    vocabulary_size=len(chars) + text.NUM_RESERVED,
+                                    num_classes=num_classes, **overrides)
         histories[f"rnn_{member + 1}"] = recipe.fit_classifier(
             model, ids["train"], train_y, (ids["validation"], data.validation.y),
             epochs=args.epochs, batch_size=args.batch_size, learning_rate=3e-3,

@@ -34,7 +34,7 @@ DEMO_SENTENCES = (
 
 
 def build_parser():
-    p = recipe.parser("sentiment", __doc__.splitlines()[0], epochs=8, batch_size=64,
+    p = recipe.parser("sentiment", __doc__.splitlines()[0], epochs=6, batch_size=64,
                       preset="bilstm_sentiment")
     p.add_argument("--members", type=int, default=2,
                    help="BiLSTMs in the ensemble (default %(default)s)")
@@ -50,7 +50,7 @@ def rnn_overrides(args):
     if args.quick:
         config = dict(embedding_dim=32, units=32, head_dropout_rate=0.3)
     else:
-        config = dict(embedding_dim=128, units=64, dropout=0.3, head_dropout_rate=0.5)
+        config = dict(embedding_dim=128, units=64, head_dropout_rate=0.5)
     config.update(recipe.parse_overrides(args.set))
     return config
 
@@ -108,8 +108,9 @@ def train(args):
     overrides = rnn_overrides(args)
     for member in range(args.members):
         keras.utils.set_random_seed(args.seed + 1 + member)
-        model = rnnzoo.build(args.preset, vocabulary_size=len(words) + text.NUM_RESERVED,
-                             name=f"sentiment_bilstm_{member + 1}", **overrides)
+        model = recipe.build_preset(args.preset, f"sentiment_bilstm_{member + 1}",
+                                    vocabulary_size=len(words) + text.NUM_RESERVED,
+                                    **overrides)
         histories[f"bilstm_{member + 1}"] = recipe.fit_classifier(
             model, ids["train"], train_y, (ids["validation"], data.validation.y),
             epochs=args.epochs, batch_size=args.batch_size, learning_rate=2e-3,

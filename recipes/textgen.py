@@ -71,10 +71,10 @@ def generate(model, prompt, vocabulary, *, length, temperature, seed=0):
     Uses `rnnzoo.decode(method="sample")`; only the recipe depends on the
     decoding module, so another decoder can replace it here.
     """
-    from rnnzoo.decoding import decode
+    import rnnzoo
 
     ids = encode(prompt, vocabulary)[None, :]
-    out = decode(model, ids, method="sample", max_length=length, end_token=-1,
+    out = rnnzoo.decode(model, ids, method="sample", max_length=length, end_token=-1,
                  temperature=temperature, seed=seed)
     return prompt + decode_ids(out[0], vocabulary)
 
@@ -102,8 +102,8 @@ def train(args):
                                   args.num_steps)
 
     overrides = lm_overrides(args)
-    model = rnnzoo.build(args.preset, vocabulary_size=vocabulary_size, stateful=True,
-                         batch_size=args.batch_size, name="textgen", **overrides)
+    model = recipe.build_preset(args.preset, "textgen", vocabulary_size=vocabulary_size,
+                                stateful=True, batch_size=args.batch_size, **overrides)
     rnnzoo.compile_for(model, task="language_model", learning_rate=args.learning_rate,
                        clipnorm=1.0)
     callbacks = [rnnzoo.ResetStates(),
@@ -119,18 +119,15 @@ def train(args):
     logs = {k: [float(v) for v in vs] for k, vs in history.history.items()}
     epochs_run = len(logs["loss"])
     tokens_per_second = epochs_run * x.size / max(fit_seconds, 1e-9)
-    for layer in model.layers:
-        if getattr(layer, "stateful", False):
-            layer.reset_states()
-    valid = model.evaluate(vx, vy, batch_size=args.batch_size, verbose=0, return_dict=True)
-    for layer in model.layers:
-        if getattr(layer, "stateful", False):
-            layer.reset_states()
-    train_eval = model.evaluate(x, y, batch_size=args.batch_size, verbose=0, return_dict=True)
+    # Both texts read start to end, states carried across batches, reset first.
+    valid = model.evaluate(vx, vy, batch_size=args.batch_size, verbose=0, return_dict=True,
+                           callbacks=[rnnzoo.ResetStates()])
+    train_eval = model.evaluate(x, y, batch_size=args.batch_size, verbose=0, return_dict=True,
+                                callbacks=[rnnzoo.ResetStates()])
 
     # A stateless twin with the trained weights, behind the character vectorizer.
-    stateless = rnnzoo.build(args.preset, vocabulary_size=vocabulary_size, name="textgen",
-                             **overrides)
+    stateless = recipe.build_preset(args.preset, "textgen", vocabulary_size=vocabulary_size,
+                                    **overrides)
     stateless.set_weights(model.get_weights())
     char_layer = text.text_vectorizer(vocabulary, split="character", name="textgen_chars")
     wrapped = text.string_model((char_layer, stateless), name="textgen_strings")

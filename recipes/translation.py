@@ -91,10 +91,10 @@ def main(argv=None):
     args = _parser().parse_args(argv)
     if args.quick:
         args.max_tokens = min(args.max_tokens, 5)
-        args.limit = args.limit or 12000
-        args.test_limit = args.test_limit or 300
-        args.units = min(args.units, 64)
-        args.epochs = min(args.epochs, 4)
+        args.limit = args.limit or 4000
+        args.test_limit = args.test_limit or 200
+        args.units = min(args.units, 32)
+        args.epochs = min(args.epochs, 2)
         args.source_vocabulary = min(args.source_vocabulary, 2000)
         args.target_vocabulary = min(args.target_vocabulary, 2500)
     output_dir = recipe.start(args)

@@ -43,3 +43,10 @@ from rnnzoo.decoding import decode  # noqa: E402
 from rnnzoo.decoding import greedy_search  # noqa: E402
 from rnnzoo.decoding import sample_search  # noqa: E402
 from rnnzoo.export import export  # noqa: E402
+
+from rnnzoo.plots import plot_confusion_matrix  # noqa: E402
+from rnnzoo.plots import plot_history  # noqa: E402
+from rnnzoo.text import count_vocabulary  # noqa: E402
+from rnnzoo.text import ngram_perplexity  # noqa: E402
+from rnnzoo.text import string_model  # noqa: E402
+from rnnzoo.text import text_vectorizer  # noqa: E402

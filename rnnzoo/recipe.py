@@ -230,3 +230,19 @@ def fit_classifier(model, x, y, validation, *, epochs, batch_size, learning_rate
         kwargs["batch_size"] = batch_size
     history = model.fit(x, y, **kwargs) if y is not None else model.fit(x, **kwargs)
     return {k: [float(v) for v in vs] for k, vs in history.history.items()}
+
+
+def build_preset(preset, name, **overrides):
+    """Builds preset `preset` with `overrides`, naming the model (and its layers) `name`.
+
+    Example:
+
+    >>> build_preset("char_lstm_lm", "lm", units=8, num_layers=1).name
+    'lm'
+    """
+    from rnnzoo import models
+    from rnnzoo.presets import preset_config
+
+    builder, config = preset_config(preset, **overrides)
+    config["name"] = name
+    return getattr(models, builder)(**config)
