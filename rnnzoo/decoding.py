@@ -59,7 +59,7 @@ def _compile(fn):
     if backend == "tensorflow":
         import tensorflow as tf
 
-        return tf.function(fn, reduce_retracing=True)
+        return tf.function(fn, reduce_retracing=True, autograph=False)
     return fn  # Other backends run the same loop eagerly.
 
 
@@ -116,6 +116,11 @@ def _write(buffer, t, values, axis):
     return ops.where(hit, ops.expand_dims(values, axis), buffer)
 
 
+def _rows(mask, x):
+    """A `(batch,)` mask reshaped to broadcast over the rows of `x`."""
+    return ops.reshape(mask, (-1,) + (1,) * (len(x.shape) - 1))
+
+
 def _tuple(states):
     return tuple(states)
 
@@ -167,7 +172,7 @@ def _token_loop(step_fn, states, start_tokens, choose, *, max_length,
         scores = scores + ops.where(finished, 0.0, logp)
         ids = _write(ids, t, token, axis=1)
         new_states = tuple(
-            ops.where(finished[:, None], old, new)
+            ops.where(_rows(finished, new), old, new)
             for old, new in zip(states, new_states)
         )
         if extras:
@@ -454,8 +459,10 @@ def prompt_states(step_fn, states, prompt):
     def body(t, states):
         token = ops.take(prompt, t, axis=1)
         _, new_states, _ = _check_step(step_fn(token, states, ()))
-        active = (t < lengths - 1)[:, None]
-        return t + 1, tuple(ops.where(active, n, o) for o, n in zip(states, new_states))
+        active = t < lengths - 1
+        return t + 1, tuple(
+            ops.where(_rows(active, n), n, o) for o, n in zip(states, new_states)
+        )
 
     t0 = ops.convert_to_tensor(0, dtype="int32")
     _, states = ops.while_loop(cond, body, (t0, states))
@@ -708,8 +715,8 @@ def decode(model, inputs, *, method="greedy", max_length, start_token=None,
         top_p = _check_number("top_p", top_p, low=0, high=1, allow_low=False)
     if method == "greedy" and num_return != 1:
         raise ValueError(
-            "Greedy search returns one sequence per input; use method='beam' "
-            f"or 'sample' for more. Received: num_return={num_return}"
+            "Expected `num_return` to be 1 for greedy search (use method="
+            f"'beam' or 'sample' for more). Received: num_return={num_return}"
         )
     if method == "beam" and num_return > beam_width:
         raise ValueError(
@@ -755,21 +762,43 @@ def decode(model, inputs, *, method="greedy", max_length, start_token=None,
         num_return=num_return, return_attention=bool(return_attention),
         pad_id=int(pad_id),
     )
-    inputs = _to_tensor(inputs)
+    array = _to_array(inputs)
+    batch, time = array.shape[0], array.shape[1] if array.ndim > 1 else None
+    if _backend() == "jax":
+        array = _bucket(array, tokens=np.issubdtype(array.dtype, np.integer))
     seed_tensor = ops.convert_to_tensor(np.int32(seed_value % 2**31))
-    ids, scores, weights = function(parts.variables(), inputs, seed_tensor)
-    results = [ops.convert_to_numpy(ids)]
+    ids, scores, weights = function(
+        parts.variables(), ops.convert_to_tensor(array), seed_tensor
+    )
+    results = [ops.convert_to_numpy(ids)[:batch]]
     if return_scores:
-        results.append(ops.convert_to_numpy(scores))
+        results.append(ops.convert_to_numpy(scores)[:batch])
     if return_attention:
-        results.append(ops.convert_to_numpy(weights))
+        weights = ops.convert_to_numpy(weights)[:batch]
+        if parts.has_mask:  # drop the source padding added by bucketing
+            weights = weights[..., :time]
+        results.append(weights)
     return results[0] if len(results) == 1 else tuple(results)
 
 
-def _to_tensor(inputs):
+def _to_array(inputs):
     array = np.asarray(ops.convert_to_numpy(inputs))
     if np.issubdtype(array.dtype, np.integer):
         array = array.astype("int32")
     elif np.issubdtype(array.dtype, np.floating):
         array = array.astype("float32")
-    return ops.convert_to_tensor(array)
+    return array
+
+
+def _bucket(array, tokens):
+    """Pads the batch to a power of two (repeating row 0) and token inputs'
+    time axis to a multiple of 8 (with padding id 0), so that `jax.jit`
+    compiles once per bucket rather than once per input shape."""
+    batch = array.shape[0]
+    padded = 1 << max(batch - 1, 0).bit_length()
+    if padded != batch:
+        array = np.concatenate([array, np.repeat(array[:1], padded - batch, 0)])
+    if tokens and array.ndim == 2:
+        extra = -array.shape[1] % 8
+        array = np.pad(array, ((0, 0), (0, extra)))
+    return array
