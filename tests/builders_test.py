@@ -202,3 +202,20 @@ def test_padded_target_steps_are_left_out_of_the_loss():
     loss_a = model.evaluate(x, y_a, verbose=0, return_dict=True)["loss"]
     loss_b = model.evaluate(x, y_b, verbose=0, return_dict=True)["loss"]
     assert loss_a == pytest.approx(loss_b, rel=1e-6)
+
+
+@pytest.mark.multi_backend
+@pytest.mark.parametrize("attention", [None, "luong", "bahdanau"])
+def test_seq2seq_and_generator_leave_padded_target_steps_out_of_the_loss(attention):
+    s2s = rnnzoo.compile_for(rnnzoo.seq2seq(source_vocabulary_size=9, target_vocabulary_size=9,
+                                            units=4, attention=attention))
+    gen = rnnzoo.compile_for(rnnzoo.sequence_generator(
+        vocabulary_size=9, feature_grid_shape=(3, 4), units=4,
+        attention=attention or "luong"))
+    target = np.array([[1, 5, 0, 0]])
+    for model, conditioning in ((s2s, np.array([[3, 4, 0]])), (gen, np.ones((1, 3, 4)))):
+        loss_a = model.evaluate([conditioning, target], np.array([[5, 2, 0, 0]]),
+                                verbose=0, return_dict=True)["loss"]
+        loss_b = model.evaluate([conditioning, target], np.array([[5, 2, 7, 3]]),
+                                verbose=0, return_dict=True)["loss"]
+        assert loss_a == pytest.approx(loss_b, rel=1e-6), model.name

@@ -67,7 +67,7 @@ class SequenceAttention(keras.layers.Layer):
                 initializer="glorot_uniform",
             )
 
-    def call(self, query, memory, memory_mask=None, mask=None):
+    def call(self, query, memory, memory_mask=None):
         keys = ops.matmul(memory, self.memory_kernel)
         if self.kind == "luong":
             scores = ops.einsum("btd,bsd->bts", query, keys)
@@ -82,7 +82,10 @@ class SequenceAttention(keras.layers.Layer):
         context = ops.einsum("bts,bsd->btd", ops.cast(weights, memory.dtype), memory)
         return context, weights
 
-    def compute_mask(self, query, memory, memory_mask=None, mask=None):
+    def compute_mask(self, query, mask=None):
+        # Keras calls this with the first argument and its mask only: the
+        # context keeps the query's padding, so padded target steps stay out
+        # of the loss.
         return [mask, None]
 
     def compute_output_shape(self, query_shape, memory_shape, memory_mask_shape=None):

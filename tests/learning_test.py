@@ -1,0 +1,114 @@
+"""Learning tests: small generated tasks that need memory, each reaching a stated result.
+
+The data here is generated on purpose (synthetic tasks that isolate one
+ability); the recipes are where rnnzoo trains on real data.
+"""
+
+import keras
+import numpy as np
+
+import rnnzoo
+
+RNG = np.random.default_rng(0)
+
+
+def _accuracy(pred, true):
+    return float(np.mean(pred == true))
+
+
+def test_many_to_one_remembers_the_first_token_over_20_steps():
+    n, steps = 3000, 20
+    x = RNG.integers(1, 4, size=(n, steps)).astype("int32")
+    equal = RNG.random(n) < 0.5
+    x[equal, -1] = x[equal, 0]
+    x[~equal, -1] = x[~equal, 0] % 3 + 1  # a different token: balanced classes
+    y = (x[:, 0] == x[:, -1]).astype("float32")
+    model = rnnzoo.sequence_classifier(vocabulary_size=4, embedding_dim=8, cell="gru",
+                                       units=32, num_classes="binary")
+    rnnzoo.compile_for(model, learning_rate=1e-2)
+    model.fit(x[:2500], y[:2500], epochs=15, batch_size=64, verbose=0)
+    accuracy = _accuracy(model.predict(x[2500:], verbose=0)[:, 0] > 0.5, y[2500:] > 0.5)
+    majority = max(y[2500:].mean(), 1 - y[2500:].mean())
+    assert accuracy >= 0.90, accuracy
+    assert majority < 0.6
+
+
+def test_aligned_tagger_outputs_the_token_seen_3_steps_earlier():
+    n, steps = 2000, 15
+    x = RNG.integers(1, 6, size=(n, steps)).astype("int32")
+    y = np.zeros_like(x)
+    y[:, 3:] = x[:, :-3]
+    model = rnnzoo.sequence_tagger(vocabulary_size=6, embedding_dim=8, units=32, num_classes=6)
+    rnnzoo.compile_for(model, learning_rate=1e-2)
+    model.fit(x[:1600], y[:1600], epochs=6, batch_size=64, verbose=0)
+    pred = model.predict(x[1600:], verbose=0).argmax(-1)
+    assert _accuracy(pred[:, 3:], y[1600:, 3:]) >= 0.97  # chance: 0.2
+
+
+def _reverse_data(n, start=1, end=2, low=3, high=11):
+    lengths = RNG.integers(3, 7, size=n)
+    source = np.zeros((n, 6), "int32")
+    target_in = np.zeros((n, 7), "int32")
+    target_out = np.zeros((n, 7), "int32")
+    for i, length in enumerate(lengths):
+        seq = RNG.integers(low, high, size=length)
+        source[i, :length] = seq
+        target = list(seq[::-1]) + [end]
+        target_in[i, : length + 1] = [start] + target[:-1]
+        target_out[i, : length + 1] = target
+    return source, target_in, target_out
+
+
+def test_seq2seq_learns_to_reverse_held_out_sequences():
+    source, target_in, target_out = _reverse_data(4000)
+    model = rnnzoo.seq2seq(source_vocabulary_size=11, target_vocabulary_size=11,
+                           embedding_dim=16, units=32, attention="luong")
+    rnnzoo.compile_for(model, learning_rate=1e-2)
+    model.fit([source[:3500], target_in[:3500]], target_out[:3500], epochs=12,
+              batch_size=64, verbose=0)
+    pred = model.predict([source[3500:], target_in[3500:]], verbose=0).argmax(-1)
+    real = target_out[3500:] > 0
+    token_accuracy = _accuracy(pred[real], target_out[3500:][real])
+    exact = np.mean([(p[r] == t[r]).all() for p, t, r in zip(pred, target_out[3500:], real)])
+    assert token_accuracy >= 0.97, token_accuracy
+    assert exact >= 0.85, exact
+
+
+def test_one_to_many_spells_a_class_id_as_its_digits():
+    classes = np.arange(100)
+    features = np.eye(100, dtype="float32")
+    # digit d -> token d + 3; start 1, end 2; every id spelled with 2 digits.
+    digits = np.stack([classes // 10, classes % 10], 1) + 3
+    target_in = np.concatenate([np.ones((100, 1), "int32"), digits], 1).astype("int32")
+    target_out = np.concatenate([digits, np.full((100, 1), 2)], 1).astype("int32")
+    model = rnnzoo.sequence_generator(vocabulary_size=13, num_features=100, embedding_dim=8,
+                                      units=32, attention=None)
+    rnnzoo.compile_for(model, learning_rate=1e-2)
+    model.fit([features, target_in], target_out, epochs=60, batch_size=20, verbose=0)
+    pred = model.predict([features, target_in], verbose=0).argmax(-1)
+    exact = float(np.mean((pred == target_out).all(axis=1)))
+    assert exact >= 0.95, exact
+
+
+def test_irnn_beats_a_plain_tanh_rnn_on_the_adding_problem():
+    # Le, Jaitly & Hinton (2015): sum the two marked values of a long sequence.
+    n, steps = 3000, 40
+    values = RNG.random((n, steps))
+    marks = np.zeros((n, steps))
+    first = RNG.integers(0, steps // 2, n)
+    second = RNG.integers(steps // 2, steps, n)
+    marks[np.arange(n), first] = 1
+    marks[np.arange(n), second] = 1
+    x = np.stack([values, marks], -1).astype("float32")
+    y = (values * marks).sum(1, keepdims=True).astype("float32")
+    baseline = float(np.mean((y[2500:] - 1.0) ** 2))  # always predict the mean sum, 1
+    errors = {}
+    for irnn in (True, False):
+        keras.utils.set_random_seed(0)
+        model = rnnzoo.sequence_classifier(num_features=2, cell="simple", units=64,
+                                           identity_init=irnn, num_outputs=1)
+        rnnzoo.compile_for(model, learning_rate=1e-3)
+        model.fit(x[:2500], y[:2500], epochs=5, batch_size=32, verbose=0)
+        errors[irnn] = model.evaluate(x[2500:], y[2500:], verbose=0, return_dict=True)["loss"]
+    assert errors[True] < 0.25 * baseline, (errors, baseline)
+    assert errors[True] < 0.25 * errors[False], errors
