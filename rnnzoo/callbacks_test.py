@@ -52,8 +52,8 @@ def _main(mode, backup_dir, out):
     model, history, backup = _train(backup_dir)
     reference, _, _ = _train(os.path.join(backup_dir, "reference"))
     np.savez(out, resumed_at=backup.restored_epoch, epochs=len(history.history["loss"]),
-             **{f"r{i:03d}": w for i, w in enumerate(model.get_weights())},
-             **{f"u{i:03d}": w for i, w in enumerate(reference.get_weights())})
+             **{f"wr{i:03d}": w for i, w in enumerate(model.get_weights())},
+             **{f"wu{i:03d}": w for i, w in enumerate(reference.get_weights())})
 
 
 def test_sigkilled_run_resumes_and_matches_an_uninterrupted_run(tmp_path):
@@ -87,8 +87,8 @@ def test_sigkilled_run_resumes_and_matches_an_uninterrupted_run(tmp_path):
     result = np.load(out)
     assert int(result["resumed_at"]) == KILL_AFTER
     assert int(result["epochs"]) == EPOCHS - KILL_AFTER  # only the missing epochs ran
-    resumed = [result[k] for k in sorted(result.files) if k.startswith("r")]
-    uninterrupted = [result[k] for k in sorted(result.files) if k.startswith("u")]
+    resumed = [result[k] for k in sorted(result.files) if k.startswith("wr")]
+    uninterrupted = [result[k] for k in sorted(result.files) if k.startswith("wu")]
     assert len(resumed) == len(uninterrupted) > 0
     for a, b in zip(resumed, uninterrupted):
         np.testing.assert_array_equal(a, b)
