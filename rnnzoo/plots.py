@@ -34,6 +34,7 @@ def save_figure(figure, path):
     os.close(fd)
     try:
         figure.savefig(tmp, dpi=110, bbox_inches="tight", format="png")
+        os.chmod(tmp, 0o644)  # mkstemp creates files readable by the owner only
         os.replace(tmp, path)
     finally:
         plt.close(figure)

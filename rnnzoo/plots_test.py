@@ -5,6 +5,8 @@ import pytest
 
 from rnnzoo import plots
 
+pytestmark = pytest.mark.multi_backend  # no TensorFlow-only code here
+
 
 def _is_png(path):
     with open(path, "rb") as f:

@@ -136,6 +136,7 @@ def write_metrics(path, metrics):
     try:
         with os.fdopen(fd, "w") as f:
             f.write(text + "\n")
+        os.chmod(tmp, 0o644)  # mkstemp creates files readable by the owner only
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):

@@ -6,6 +6,8 @@ import pytest
 
 from rnnzoo import recipe
 
+pytestmark = pytest.mark.multi_backend  # no TensorFlow-only code here
+
 
 def test_parse_overrides_literals_and_strings():
     assert recipe.parse_overrides(["units=[64, 32]", "cell=gru", "bidirectional=True"]) == {
