@@ -31,11 +31,6 @@ def test_saved_model_in_a_fresh_process_equals_decode(tmp_path):
             max_length=7, start_token=START, end_token=END,
             source_vocabulary=VOCABULARY, target_vocabulary=VOCABULARY,
         )
-    # Overwriting is atomic and leaves no temporary directories behind.
-    rnnzoo.export(model, paths["greedy"], max_length=7, start_token=START,
-                  end_token=END, source_vocabulary=VOCABULARY,
-                  target_vocabulary=VOCABULARY)
-    assert sorted(os.listdir(tmp_path)) == ["beam", "greedy"]
     greedy = rnnzoo.decode(model, source, max_length=7, start_token=START,
                            end_token=END)
     beam = rnnzoo.decode(model, source, method="beam", beam_width=3,
@@ -84,3 +79,9 @@ def test_export_errors_name_the_argument(tmp_path):
         rnnzoo.export(model, str(tmp_path / "m"), max_length=4, end_token=2,
                       start_token=1, method="sample")
     assert not os.path.exists(tmp_path / "m")
+    # Overwriting is atomic and leaves no temporary directories behind.
+    for _ in range(2):
+        rnnzoo.export(model, str(tmp_path / "m"), max_length=2, end_token=2,
+                      start_token=1)
+    assert os.listdir(tmp_path) == ["m"]
+    assert "saved_model.pb" in os.listdir(tmp_path / "m")
