@@ -121,6 +121,8 @@ def train(args):
         test_macro_f1=float(f1_score(data.test.y, predicted, average="macro")),
         majority_baseline_accuracy=float(np.mean(data.test.y == majority)),
         majority_class=data.class_names[majority],
+        class_names=list(data.class_names),
+        demo_top3=dict(zip(DEMO_NAMES, top_k(ensemble, DEMO_NAMES, data.class_names))),
         member_test_accuracy=member_accuracy,
         train_names=int(len(train_x)),
         validation_names=int(len(data.validation)),
@@ -196,7 +198,7 @@ def main(argv=None):
         return predict(argv[1:])
     args = build_parser().parse_args(argv)
     if args.quick:
-        args.epochs = min(args.epochs, 8)
+        args.epochs = min(args.epochs, 5)
         args.members = min(args.members, 1)
     return train(args)
 

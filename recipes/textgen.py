@@ -134,7 +134,7 @@ def train(args):
     model_path = rnnzoo.save_model(wrapped, os.path.join(output_dir, recipe.MODEL_FILE))
 
     baselines = {f"{n}gram": text.ngram_perplexity(train_text, valid_text, n)
-                 for n in (1, 2, 3)}
+                 for n in (1, 2, 3, 4)}
     samples = {str(t): generate(stateless, PROMPT, vocabulary, length=args.sample_length,
                                 temperature=t, seed=args.seed) for t in TEMPERATURES}
     metrics = dict(
@@ -144,6 +144,7 @@ def train(args):
         unigram_perplexity=baselines["1gram"],
         bigram_perplexity=baselines["2gram"],
         trigram_perplexity=baselines["3gram"],
+        fourgram_perplexity=baselines["4gram"],
         cell=overrides.get("cell", "lstm"),
         overrides=overrides,
         epochs_run=epochs_run,
@@ -166,7 +167,7 @@ def train(args):
     print("validation perplexity: "
           + "  ".join(f"{k}={metrics[k]:.2f}" for k in
                       ("unigram_perplexity", "bigram_perplexity", "trigram_perplexity",
-                       "validation_perplexity")))
+                       "fourgram_perplexity", "validation_perplexity")))
     for t, sample in samples.items():
         print(f"[temperature {t}] {sample}")
     recipe.summary("textgen", metrics, ["validation_perplexity", "train_perplexity",

@@ -225,11 +225,12 @@ def fit_classifier(model, x, y, validation, *, epochs, batch_size, learning_rate
                                       restore_best_weights=True),
         keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.3, patience=2),
     ]
-    kwargs = dict(validation_data=validation if y is not None else validation,
-                  epochs=epochs, callbacks=callbacks, verbose=verbose)
-    if y is not None:
-        kwargs["batch_size"] = batch_size
-    history = model.fit(x, y, **kwargs) if y is not None else model.fit(x, **kwargs)
+    if y is None:  # a batched dataset, shuffled by its pipeline
+        history = model.fit(x, validation_data=validation, epochs=epochs,
+                            callbacks=callbacks, verbose=verbose, shuffle=False)
+    else:
+        history = model.fit(x, y, validation_data=validation, epochs=epochs,
+                            batch_size=batch_size, callbacks=callbacks, verbose=verbose)
     return {k: [float(v) for v in vs] for k, vs in history.history.items()}
 
 
