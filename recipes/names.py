@@ -120,6 +120,8 @@ def train(args):
         test_accuracy=float(np.mean(predicted == data.test.y)),
         test_macro_f1=float(f1_score(data.test.y, predicted, average="macro")),
         majority_baseline_accuracy=float(np.mean(data.test.y == majority)),
+        majority_baseline_macro_f1=float(f1_score(
+            data.test.y, np.full_like(data.test.y, majority), average="macro")),
         majority_class=data.class_names[majority],
         class_names=list(data.class_names),
         demo_top3=dict(zip(DEMO_NAMES, top_k(ensemble, DEMO_NAMES, data.class_names))),

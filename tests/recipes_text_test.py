@@ -71,7 +71,8 @@ def test_names_quick_beats_majority_and_round_trips(names_run, capsys):
     module, out, metrics = names_run
     # Majority class (English) is ~0.30 of the test names.
     assert metrics["test_accuracy"] >= metrics["majority_baseline_accuracy"] + 0.25
-    assert metrics["test_macro_f1"] > 0.25
+    # The majority classifier's macro-F1 is ~0.025 (one class of 18 at F1 0.46).
+    assert metrics["test_macro_f1"] >= metrics["majority_baseline_macro_f1"] + 0.15
     model = _check_outputs(out, metrics, ["curves.png", "confusion_matrix.png"])
     # The reloaded model gives the top 3 (and log-probabilities) of the one the run built.
     reloaded = module.top_k(model, list(module.DEMO_NAMES), metrics["class_names"])
