@@ -1,13 +1,13 @@
 """Surname -> language of origin (18 languages), character level.
 
-    python recipes/names.py                      # full run (about 10 minutes, 2 CPU cores)
+    python recipes/names.py                      # full run (13 min on 2 busy CPU cores)
     python recipes/names.py --quick              # the demo run
     python recipes/names.py predict Hinton Satoshi Dovesky
 
 The model is an ensemble, saved as ONE `.keras` file that takes raw strings:
 `--members` character BiGRU classifiers (`rnnzoo.sequence_classifier`: a
 stack of bidirectional GRUs with attention pooling, different seeds) plus
-one MLP over the name's character 1-4-grams (`rnnzoo.dense_baseline` on a
+one MLP over the name's boundary-marked character 1-4-grams (`rnnzoo.dense_baseline` on a
 multi-hot `TextVectorization` output); their probabilities are averaged.
 Splits are over distinct names (`rnnzoo.datasets.load_names`), so no test
 name was seen in training. Reports test accuracy and macro-F1 against the
@@ -52,6 +52,8 @@ def rnn_overrides(args):
 
 def train(args):
     """Trains the ensemble; returns the metrics dict (also written to metrics.json)."""
+    import keras
+
     import rnnzoo
     from rnnzoo import plots
     from rnnzoo import text
@@ -94,8 +96,6 @@ def train(args):
     branches.append((gram_layer, mlp))
     overrides = rnn_overrides(args)
     for member in range(args.members):
-        import keras
-
         keras.utils.set_random_seed(args.seed + 1 + member)
         model = recipe.build_preset(args.preset, f"names_rnn_{member + 1}",
                                     vocabulary_size=len(chars) + text.NUM_RESERVED,
