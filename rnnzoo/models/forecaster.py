@@ -124,12 +124,14 @@ def forecaster(
             flat = keras.layers.Flatten(name=f"{name}_covariates_flatten")(covariates)
             x = keras.layers.Concatenate(name=f"{name}_concat")([x, flat])
         x = keras.layers.Dense(horizon * num_targets, dtype="float32", name=f"{name}_output")(x)
-        outputs = keras.layers.Reshape((horizon, num_targets), name=f"{name}_reshape")(x)
+        outputs = keras.layers.Reshape(
+            (horizon, num_targets), dtype="float32", name=f"{name}_reshape"
+        )(x)
         return keras.Model(inputs if covariates is not None else history, outputs, name=name)
 
     predicted = num_features - num_covariates
     head = keras.layers.Dense(predicted, dtype="float32", name=f"{name}_output")
-    to_step = keras.layers.Reshape((1, predicted), name=f"{name}_to_step")
+    to_step = keras.layers.Reshape((1, predicted), dtype="float32", name=f"{name}_to_step")
     steps = []
     prediction = to_step(head(encoded))
     steps.append(prediction)
@@ -144,8 +146,8 @@ def forecaster(
         prediction = to_step(head(encoded))
         steps.append(prediction)
     x = (
-        keras.layers.Concatenate(axis=1, name=f"{name}_steps")(steps)
+        keras.layers.Concatenate(axis=1, dtype="float32", name=f"{name}_steps")(steps)
         if len(steps) > 1 else steps[0]
     )
-    outputs = TimeSlice(None, None, 0, num_targets, name=f"{name}_targets")(x)
+    outputs = TimeSlice(None, None, 0, num_targets, dtype="float32", name=f"{name}_targets")(x)
     return keras.Model(inputs if covariates is not None else history, outputs, name=name)
