@@ -34,6 +34,11 @@ def main(argv=None):
     p.add_argument("--images-dir", default=None,
                    help="Flickr8k: folder of the .jpg images")
     p.add_argument("--num-train", type=int, default=30000)
+    p.add_argument("--num-validation", type=int, default=None,
+                   help="validation strips (default 1000; 500 with --quick)")
+    p.add_argument("--num-test", type=int, default=None,
+                   help="test strips (default 2000; 500 with --quick)")
+    p.add_argument("--units", type=int, default=128, help="decoder width")
     p.add_argument("--max-minutes", type=float, default=9.0,
                    help="stop training after the epoch passing this time")
     args = p.parse_args(argv)
@@ -41,15 +46,24 @@ def main(argv=None):
         from rnnzoo.datasets import flickr8k_images
 
         return flickr8k_images.run_recipe(args)
-    if args.quick:
-        args.num_train = min(args.num_train, 8000)
-        args.epochs = min(args.epochs, 4)
+    given = set(argv if argv is not None else sys.argv[1:])
+    if args.quick:  # the test's run: ~1 minute on 2 cores, most of it tracing
+        args.num_train = min(args.num_train, 3000)
+        args.num_validation = args.num_validation or 200
+        args.num_test = args.num_test or 200
+        args.units = min(args.units, 64)
+        if "--epochs" not in given:
+            args.epochs = 10
+        if "--batch-size" not in given:
+            args.batch_size = 64
     output_dir = recipe.start(args)
     print("Digit strips composed from real handwritten digit scans "
           "(scikit-learn load_digits); test strips use held-out scans only.")
     result = digit_strips.train_and_evaluate(
-        num_train=args.num_train, num_validation=500 if args.quick else 1000,
-        num_test=500 if args.quick else 2000, epochs=args.epochs,
+        num_train=args.num_train,
+        num_validation=args.num_validation or (500 if args.quick else 1000),
+        num_test=args.num_test or (500 if args.quick else 2000),
+        epochs=args.epochs, units=args.units,
         batch_size=args.batch_size, seed=args.seed, verbose=args.verbose,
         max_seconds=args.max_minutes * 60,
     )

@@ -40,6 +40,7 @@ def _parser():
     p.add_argument("--attention", choices=["luong", "bahdanau"], default="luong")
     p.add_argument("--cell", choices=["gru", "lstm"], default="gru")
     p.add_argument("--units", type=int, default=192)
+    p.add_argument("--embedding-dim", type=int, default=128)
     p.add_argument("--max-tokens", type=int, default=12)
     p.add_argument("--source-vocabulary", type=int, default=8000)
     p.add_argument("--target-vocabulary", type=int, default=10000)
@@ -48,8 +49,11 @@ def _parser():
     p.add_argument("--test-limit", type=int, default=None)
     p.add_argument("--baseline-epochs", type=int, default=None,
                    help="epochs of the no-attention baseline (default --epochs)")
+    p.add_argument("--no-baseline", action="store_true",
+                   help="skip the no-attention baseline (the test's quick run)")
     p.add_argument("--max-minutes", type=float, default=None,
-                   help="stop each model's training after this time")
+                   help="stop each model's training after this time (checked "
+                        "after every batch; the epoch's validation still runs)")
     return p
 
 
@@ -64,15 +68,38 @@ def translate_command(argv):
         print(f"{sentence} -> {out}")
 
 
+def _deadline_callback():
+    import keras
+
+    class Deadline(keras.callbacks.Callback):
+        """Stops training after `seconds`, checked after every batch."""
+
+        def __init__(self, seconds):
+            super().__init__()
+            self.seconds = seconds
+            self.start = None
+
+        def on_train_begin(self, logs=None):
+            self.start = time.time()
+
+        def on_train_batch_end(self, batch, logs=None):
+            if time.time() - self.start > self.seconds:
+                self.model.stop_training = True
+
+    return Deadline
+
+
+def _Deadline(seconds):
+    return _deadline_callback()(seconds)
+
+
 def _fit(model, data, args, epochs):
     import keras
 
     callbacks = [keras.callbacks.EarlyStopping(monitor="val_loss", patience=2,
                                                restore_best_weights=True)]
     if args.max_minutes:
-        from rnnzoo.digit_strips import _TimeLimit
-
-        callbacks.append(_TimeLimit(args.max_minutes * 60))
+        callbacks.append(_Deadline(args.max_minutes * 60))
     start = time.time()
     fit = model.fit(
         [data.x_train, data.y_in_train], data.y_out_train,
@@ -89,14 +116,17 @@ def main(argv=None):
     if argv and argv[0] == "translate":
         return translate_command(argv[1:])
     args = _parser().parse_args(argv)
-    if args.quick:
-        args.max_tokens = min(args.max_tokens, 5)
-        args.limit = args.limit or 4000
+    given = set(argv)
+    if args.quick:  # the test's run: short pairs, small vocabularies
+        args.max_tokens = min(args.max_tokens, 6)
+        args.limit = args.limit or 8000
         args.test_limit = args.test_limit or 200
-        args.units = min(args.units, 32)
-        args.epochs = min(args.epochs, 2)
+        args.units = min(args.units, 64)
+        args.embedding_dim = min(args.embedding_dim, 64)
         args.source_vocabulary = min(args.source_vocabulary, 2000)
-        args.target_vocabulary = min(args.target_vocabulary, 2500)
+        args.target_vocabulary = min(args.target_vocabulary, 2000)
+        if "--epochs" not in given:
+            args.epochs = 3
     output_dir = recipe.start(args)
     dataset = load_fra_eng(data_dir=args.data_dir)
     data = T.prepare(
@@ -110,17 +140,23 @@ def main(argv=None):
           f"tokens), {len(data.test_references)} test pairs, vocabularies "
           f"{len(data.source_vocabulary) + 2} / {len(data.target_vocabulary) + 2}")
     model = T.build_translator(data, attention=args.attention, cell=args.cell,
-                               units=args.units)
+                               units=args.units, embedding_dim=args.embedding_dim)
     history, seconds = _fit(model, data, args, args.epochs)
     rnnzoo.save_model(model, os.path.join(output_dir, recipe.MODEL_FILE))
     T.save_vocabularies(os.path.join(output_dir, VOCAB_FILE), data, args.reverse)
     scores = T.evaluate(model, data)
 
-    baseline = T.build_translator(data, attention=None, cell=args.cell,
-                                  units=args.units)
-    b_history, b_seconds = _fit(baseline, data, args,
-                                args.baseline_epochs or args.epochs)
-    baseline_scores = T.evaluate(baseline, data, methods=("greedy",))
+    if args.no_baseline:
+        baseline = None
+        b_history, b_seconds = {"loss": [], "val_loss": []}, 0.0
+        baseline_scores = {"greedy": {"bleu": None, "chrf": None}}
+    else:
+        baseline = T.build_translator(data, attention=None, cell=args.cell,
+                                      units=args.units,
+                                      embedding_dim=args.embedding_dim)
+        b_history, b_seconds = _fit(baseline, data, args,
+                                    args.baseline_epochs or args.epochs)
+        baseline_scores = T.evaluate(baseline, data, methods=("greedy",))
     copy = T.copy_baseline(data)
 
     picks = [i for i in range(len(data.test_sources))
@@ -161,6 +197,12 @@ def main(argv=None):
         "copy_source_bleu": copy["bleu"],
         "copy_source_chrf": copy["chrf"],
         "epochs_run": len(history["loss"]),
+        "baseline_epochs_run": len(b_history["loss"]),
+        "units": args.units,
+        "batch_size": args.batch_size,
+        "baseline_parameters": baseline.count_params() if baseline else None,
+        "unigram_accuracy": T.unigram_accuracy(data),
+        "baseline_history": b_history,
         "train_seconds": round(seconds, 1),
         "baseline_train_seconds": round(b_seconds, 1),
         "scores": scores,

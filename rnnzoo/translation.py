@@ -47,15 +47,25 @@ def tokenize(text):
     return _TOKEN.findall(text)
 
 
+_SPLIT_HYPHEN = re.compile(r"(?<=\w) - (?=\w)")
+
+
 def detokenize(tokens):
-    """Joins tokens with single spaces (sacrebleu re-tokenises for scoring).
+    """Joins tokens with single spaces, re-attaching hyphens inside words.
+
+    sacrebleu's 13a tokenisation splits punctuation again ("froid ." and
+    "froid." score the same) but keeps word-internal hyphens, so
+    "est - ce" must become "est-ce" to match the references.
 
     Example:
 
-    >>> detokenize(["il", "fait", "froid", "."])
+    >>> detokenize(["qu'est", "-", "ce", "que", "c'est", "?"])
+    "qu'est-ce que c'est ?"
+    >>> detokenize(["il", "fait", "froid", ".", "[END]"])
     'il fait froid .'
     """
-    return " ".join(t for t in tokens if t not in (PAD, START, END))
+    text = " ".join(t for t in tokens if t not in (PAD, START, END))
+    return _SPLIT_HYPHEN.sub("-", text)
 
 
 def count_vocabulary(token_lists, max_size, min_count=1):
@@ -310,6 +320,26 @@ def evaluate(model, data, methods=("greedy", "beam")):
             for i in range(min(5, len(hyps)))
         ]
     return scores
+
+
+def unigram_accuracy(data):
+    """Validation next-token accuracy of always predicting the most frequent
+    training target token (`[END]` included, padding excluded): the floor a
+    trained model's `val_accuracy` must clear.
+
+    Example:
+
+    >>> d = TranslationData([], [], None, None, np.array([[4, 4, 3, 0]]), None,
+    ...                     None, np.array([[4, 5, 3, 0]]), [], [], None, 3)
+    >>> unigram_accuracy(d)
+    0.3333
+    """
+    train = data.y_out_train[data.y_out_train > 0]
+    val = data.y_out_validation[data.y_out_validation > 0]
+    if not len(train) or not len(val):
+        return 0.0
+    top = np.bincount(train).argmax()
+    return round(float(np.mean(val == top)), 4)
 
 
 def copy_baseline(data):

@@ -1,4 +1,11 @@
-"""--quick runs of the sequence recipes: baselines beaten, outputs written."""
+"""--quick runs of the sequence recipes: baselines beaten, outputs written.
+
+Each recipe runs in-process on a tiny configuration (about 25 CPU-seconds
+each on 2 cores); the stated margins are against trivial baselines:
+the naive forecast's MAE, chance digit/sequence accuracy, and the
+unigram (most frequent token) next-token accuracy. Every saved model is
+reloaded and must predict what the trained model predicted.
+"""
 
 import json
 import os
@@ -11,62 +18,105 @@ import rnnzoo
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "recipes"))
 
-pytestmark = pytest.mark.skipif(
-    not os.path.isdir(os.environ.get("RNNZOO_DATA_DIR", "/nonexistent")),
-    reason="needs RNNZOO_DATA_DIR for the fra-eng data",
-)
+
+@pytest.fixture
+def saved_models(monkeypatch):
+    """Captures `(model, path)` for every `rnnzoo.save_model` call."""
+    saved = []
+    real = rnnzoo.save_model
+
+    def capture(model, path, *args, **kwargs):
+        saved.append((model, str(path)))
+        return real(model, path, *args, **kwargs)
+
+    monkeypatch.setattr(rnnzoo, "save_model", capture)
+    return saved
+
+
+def _assert_reload_predicts_same(saved, inputs):
+    (model, path), = saved
+    reloaded = rnnzoo.load_model(path)
+    np.testing.assert_allclose(
+        reloaded.predict(inputs, verbose=0), model.predict(inputs, verbose=0),
+        rtol=1e-5, atol=1e-6,
+    )
+    return reloaded
 
 
 def _files(folder):
     return set(os.listdir(folder))
 
 
-def test_timeseries_quick_beats_naive(tmp_path):
+def test_timeseries_quick_beats_naive(tmp_path, saved_models):
     import timeseries
 
-    metrics = timeseries.main(["--series", "co2", "--quick",
-                               "--output-dir", str(tmp_path)])
+    metrics = timeseries.main(["--series", "co2", "--quick", "--epochs", "2",
+                               "--units", "16", "--output-dir", str(tmp_path)])
     table = metrics["table"]
-    # Stated margin: at least 30% lower MAE than the naive forecast.
+    # Stated margins: MAE at least 30% below the naive forecast's, and
+    # below the seasonal-naive anchor the network corrects.
     assert table["rnn"]["mae"] < 0.7 * table["naive"]["mae"]
-    assert {"metrics.json", "model.keras", "forecasts.png",
+    assert table["rnn"]["mae"] < table["seasonal_naive"]["mae"]
+    assert {"metrics.json", "model.keras", "normalization.json", "forecasts.png",
             "horizon_errors.png", "loss.png"} <= _files(tmp_path)
-    saved = json.load(open(tmp_path / "metrics.json"))
-    assert saved["table"] == table
-    model = rnnzoo.load_model(str(tmp_path / "model.keras"))
-    x = [np.zeros((2, 104, model.inputs[0].shape[-1]), "float32"),
-         np.zeros((2, 52, 2), "float32")]
-    assert model.predict(x, verbose=0).shape == (2, 52, 1)
+    assert json.load(open(tmp_path / "metrics.json"))["table"] == table
+    model = saved_models[0][0]
+    rng = np.random.default_rng(0)
+    x = [rng.normal(size=(3, *t.shape[1:])).astype("float32") for t in model.inputs]
+    reloaded = _assert_reload_predicts_same(saved_models, x)
+    assert reloaded.output_shape == (None, 52, 1)
 
 
-def test_captioning_quick_beats_chance(tmp_path):
+def test_captioning_quick_beats_chance(tmp_path, saved_models):
     import captioning
 
-    metrics = captioning.main(["--quick", "--output-dir", str(tmp_path)])
-    # Chance exact-sequence accuracy is 7e-5; stated margin: >= 0.2.
-    assert metrics["sequence_accuracy"] >= 0.2
-    assert metrics["digit_accuracy"] >= 0.5
-    assert {"metrics.json", "model.keras", "attention.png", "loss.png"} <= _files(tmp_path)
-    reloaded = rnnzoo.load_model(str(tmp_path / "model.keras"))
     from rnnzoo import digit_strips
 
-    images = digit_strips.make_strips(3, "test").images
+    metrics = captioning.main(["--quick", "--output-dir", str(tmp_path)])
+    # Chance: 0.1 per digit, 7e-5 per sequence. Stated margins: per-digit
+    # accuracy >= 0.5 (5x chance) and exact-sequence accuracy >= 0.1.
+    assert metrics["digit_accuracy"] >= 0.5
+    assert metrics["sequence_accuracy"] >= 0.1
+    assert metrics["chance_sequence_accuracy"] < 1e-3
+    assert {"metrics.json", "model.keras", "attention.png", "loss.png"} <= _files(tmp_path)
+    assert json.load(open(tmp_path / "metrics.json"))["digit_accuracy"] == \
+        metrics["digit_accuracy"]
+    strips = digit_strips.make_strips(4, "test")
+    reloaded = _assert_reload_predicts_same(
+        saved_models, [strips.images, strips.target_in])
     np.testing.assert_array_equal(
-        digit_strips.decode_strips(reloaded, images)[0],
-        digit_strips.greedy_loop(reloaded, images, 7)[0],
+        digit_strips.decode_strips(reloaded, strips.images)[0],
+        digit_strips.decode_strips(saved_models[0][0], strips.images)[0],
     )
 
 
-def test_translation_quick_outputs_and_translate_command(tmp_path, capsys):
+@pytest.mark.skipif(
+    not os.path.isdir(os.environ.get("RNNZOO_DATA_DIR", "/nonexistent")),
+    reason="needs RNNZOO_DATA_DIR for the fra-eng data",
+)
+def test_translation_quick_beats_unigram_and_translates(tmp_path, saved_models,
+                                                        capsys):
     import translation
 
-    metrics = translation.main(["--quick", "--output-dir", str(tmp_path)])
+    metrics = translation.main(["--quick", "--no-baseline",
+                                "--output-dir", str(tmp_path)])
     assert {"metrics.json", "model.keras", "vocabularies.json", "loss.png",
             "attention_0.png"} <= _files(tmp_path)
     assert metrics["test_pairs"] == 200
-    # The quick run is far too short for BLEU; its stated margin is on
-    # next-token accuracy over the most frequent token's share.
-    assert metrics["history"]["val_accuracy"][-1] > 0.3
+    # A 3-epoch run on 8k short pairs does not beat copying the source in
+    # BLEU (both are below 1 here), so the stated margin is on next-token
+    # accuracy: 0.15 above always emitting the most frequent token.
+    assert metrics["history"]["val_accuracy"][-1] > metrics["unigram_accuracy"] + 0.15
+    assert metrics["copy_source_bleu"] >= 0 and metrics["beam_chrf"] > 0
+    saved = json.load(open(tmp_path / "metrics.json"))
+    assert saved["beam_bleu"] == metrics["beam_bleu"]
+    rng = np.random.default_rng(0)
+    x = [rng.integers(1, 50, size=(2, 6)).astype("int32"),
+         rng.integers(1, 50, size=(2, 7)).astype("int32")]
+    _assert_reload_predicts_same(saved_models, x)
     capsys.readouterr()
-    translation.main(["translate", "I am cold.", "--output-dir", str(tmp_path)])
-    assert capsys.readouterr().out.startswith("I am cold. -> ")
+    translation.main(["translate", "I am cold.", "Where is the station?",
+                      "--output-dir", str(tmp_path)])
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines[0].startswith("I am cold. -> ")
+    assert lines[1].startswith("Where is the station? -> ")
