@@ -213,8 +213,13 @@ def test_multi_worker_fix_is_scoped_and_reversible():
 def test_mixed_precision_every_preset_trains_with_float32_outputs():
     policy = rnnzoo.set_mixed_precision(True)
     assert policy == "mixed_bfloat16"  # CPU
+    # Every preset on TensorFlow; on JAX (where compiling each train step
+    # dominates) the ones whose output paths differ: slices, attention,
+    # decoders.
+    names = list(TINY) if keras.backend.backend() == "tensorflow" else [
+        "gru_forecaster", "lstm_seq2seq_attention", "lstm_captioner"]
     try:
-        for name in TINY:
+        for name in names:
             model = tiny_model(name)
             x, y = example_batch(model)
             # The recurrent stack computes in bfloat16, outputs stay float32.
