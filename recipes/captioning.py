@@ -7,8 +7,9 @@ Test strips use only held-out scans.
 
     python recipes/captioning.py                 # digit strips, full run
     python recipes/captioning.py --quick         # small run (tests)
-    python recipes/captioning.py --data flickr8k --images-dir DIR
-        # Flickr8k: needs the images (see docs/recipes.md, "Captioning")
+    python recipes/captioning.py --data flickr8k
+        # Flickr8k: downloads the images (~1 GB, MD5-checked) and the
+        # MobileNetV2 weights; see docs/recipes.md, "Captioning"
 
 Writes `model.keras`, `metrics.json`, `attention.png`, `loss.png` to
 `--output-dir`.
@@ -39,12 +40,27 @@ def main(argv=None):
     p.add_argument("--num-test", type=int, default=None,
                    help="test strips (default 2000; 500 with --quick)")
     p.add_argument("--units", type=int, default=128, help="decoder width")
+    p.add_argument("--encoder", default="mobilenet_v2",
+                   help="Flickr8k: keras.applications encoder (mobilenet_v2, "
+                        "efficientnet_b0, inception_v3)")
+    p.add_argument("--encoder-weights", default="imagenet",
+                   help="Flickr8k: encoder weights ('none': random, offline tests)")
+    p.add_argument("--max-images", type=int, default=None,
+                   help="Flickr8k: first N images of each split")
+    p.add_argument("--feature-cache", default=None,
+                   help="Flickr8k: folder of the cached encoder features")
+    p.add_argument("--caption-vocabulary", type=int, default=5000)
+    p.add_argument("--caption-length", type=int, default=24)
     p.add_argument("--max-minutes", type=float, default=9.0,
                    help="stop training after the epoch passing this time")
     args = p.parse_args(argv)
     if args.data == "flickr8k":
         from rnnzoo.datasets import flickr8k_images
 
+        if args.quick and "--epochs" not in set(argv or sys.argv[1:]):
+            args.epochs = 2
+        if args.quick:
+            args.units = min(args.units, 64)
         return flickr8k_images.run_recipe(args)
     given = set(argv if argv is not None else sys.argv[1:])
     if args.quick:  # the test's run: ~1 minute on 2 cores, most of it tracing
