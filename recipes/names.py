@@ -3,6 +3,8 @@
     python recipes/names.py                      # full run (13 min on 2 busy CPU cores)
     python recipes/names.py --quick              # the demo run
     python recipes/names.py predict Hinton Satoshi Dovesky
+    python recipes/names.py --strategy mirrored --batch-size 256   # all GPUs
+    python recipes/names.py --quick --tune random --max-trials 10   # search the RNN
 
 The model is an ensemble, saved as ONE `.keras` file that takes raw strings:
 `--members` character BiGRU classifiers (`rnnzoo.sequence_classifier`: a
@@ -84,26 +86,38 @@ def train(args):
     bags = {k: text.vectorize(gram_layer, s.x) for k, s in
             (("validation", data.validation), ("test", data.test))}
     bags["train"] = text.vectorize(gram_layer, train_x)
+    if args.tune:  # search the character RNN's builder instead of training the ensemble
+        return recipe.tune(
+            args, "sequence_classifier", ids["train"], train_y,
+            validation_data=(ids["validation"], data.validation.y), recipe_name="names",
+            fixed=dict(vocabulary_size=len(chars) + text.NUM_RESERVED,
+                       num_classes=num_classes),
+            quick_space=dict(embedding_dim=32, units=[16, 32], num_layers=[1, 2]),
+            wrap=lambda model: text.string_model((char_layer, model), name="names"))
 
     branches, histories, member_accuracy = [], {}, {}
-    mlp = rnnzoo.dense_baseline(num_features=bags["train"].shape[1], num_classes=num_classes,
-                                units=64 if args.quick else 256, dropout=0.5,
-                                name="names_ngram_mlp")
+    with recipe.scope(args):
+        mlp = rnnzoo.dense_baseline(num_features=bags["train"].shape[1],
+                                    num_classes=num_classes,
+                                    units=64 if args.quick else 256, dropout=0.5,
+                                    name="names_ngram_mlp")
     histories["ngram_mlp"] = recipe.fit_classifier(
         mlp, bags["train"], train_y, (bags["validation"], data.validation.y),
         epochs=args.epochs, batch_size=args.batch_size, learning_rate=1e-3,
-        patience=4, verbose=args.verbose)
+        patience=4, verbose=args.verbose, args=args, name="ngram_mlp")
     branches.append((gram_layer, mlp))
     overrides = rnn_overrides(args)
     for member in range(args.members):
         keras.utils.set_random_seed(args.seed + 1 + member)
-        model = recipe.build_preset(args.preset, f"names_rnn_{member + 1}",
-                                    vocabulary_size=len(chars) + text.NUM_RESERVED,
-                                    num_classes=num_classes, **overrides)
+        with recipe.scope(args):
+            model = recipe.build_preset(args.preset, f"names_rnn_{member + 1}",
+                                        vocabulary_size=len(chars) + text.NUM_RESERVED,
+                                        num_classes=num_classes, **overrides)
         histories[f"rnn_{member + 1}"] = recipe.fit_classifier(
             model, ids["train"], train_y, (ids["validation"], data.validation.y),
             epochs=args.epochs, batch_size=args.batch_size, learning_rate=3e-3,
-            label_smoothing=0.1, patience=4, verbose=args.verbose)
+            label_smoothing=0.1, patience=4, verbose=args.verbose, args=args,
+            name=f"rnn_{member + 1}")
         branches.append((char_layer, model))
     for (layer, model), key in zip(branches, histories):
         x = bags["test"] if layer is gram_layer else ids["test"]
@@ -147,6 +161,7 @@ def train(args):
                                 metrics["plots"][1],
                                 title="names: test confusion matrix (row-normalised)")
     recipe.write_metrics(os.path.join(output_dir, recipe.METRICS_FILE), metrics)
+    recipe.finish(args)
     print_predictions(ensemble, DEMO_NAMES, data.class_names)
     recipe.summary("names", metrics, ["test_accuracy", "test_macro_f1",
                                       "majority_baseline_accuracy", "train_seconds"],

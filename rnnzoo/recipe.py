@@ -5,17 +5,37 @@ A recipe script is `main(argv)`: `recipe.parser(...)` gives the common flags
 --quick --seed`), `recipe.start(args)` seeds everything and creates the
 output folder, `recipe.write_metrics` writes `metrics.json` atomically and
 `recipe.summary` prints the one-line summary every recipe ends with.
+
+Scale and tuning (docs/distributed.md, docs/tuning.md): `parser` also adds
+`--strategy`, `--mixed-precision` (and the JAX multi-process flags) and
+`--tune {random,hyperband,bayesian} --max-trials N`. `start` applies the
+precision policy and creates the strategy (`args.distribution`); recipes
+build and compile under `recipe.scope(args)`, train with `recipe.fit(...)`
+(the strategy, crash-safe `BackupAndRestore` and the atomic best-model
+checkpoint under `checkpoints/<model>/`; a rerun of a killed command resumes
+each model where it stopped, models already finished are reloaded, not
+retrained), call `recipe.finish(args)` at the end, and hand `--tune` to
+`recipe.tune(...)`.
 """
 
 import argparse
 import ast
+import contextlib
 import json
 import os
+import shutil
 import tempfile
 import time
 
 MODEL_FILE = "model.keras"
 METRICS_FILE = "metrics.json"
+CHECKPOINTS = "checkpoints"
+"""Per-model resume state and best-model checkpoints, under the output folder."""
+_RUN_RECORD = "run.json"
+_DONE = "done"
+# Flags that may change between a killed run and its resumption.
+_NOT_RUN_IDENTITY = ("verbose", "strategy", "mixed_precision", "coordinator_address",
+                     "num_processes", "process_id", "distribution")
 
 
 def parse_overrides(items):
@@ -81,7 +101,27 @@ def parser(recipe, description, *, epochs, batch_size, preset=None):
     p.add_argument("--seed", type=int, default=0, help="random seed (default %(default)s)")
     p.add_argument("--verbose", type=int, default=None,
                    help="Keras verbosity (default: progress bars, 2 with --quick)")
+    add_scale_arguments(p)
     return p
+
+
+def add_scale_arguments(parser):
+    """Adds `--strategy`, `--mixed-precision`, the JAX multi-process flags, `--tune`, `--max-trials`.
+
+    Example:
+
+    >>> import argparse
+    >>> args = add_scale_arguments(argparse.ArgumentParser()).parse_args(
+    ...     ["--strategy", "mirrored", "--tune", "random", "--max-trials", "2"])
+    >>> args.strategy, args.mixed_precision, args.tune, args.max_trials
+    ('mirrored', False, 'random', 2)
+    """
+    from rnnzoo import distribute
+    from rnnzoo import tuning
+
+    distribute.add_arguments(parser)
+    tuning.add_arguments(parser)
+    return parser
 
 
 def start(args):
@@ -103,7 +143,237 @@ def start(args):
     if args.verbose is None:
         args.verbose = 2 if args.quick else 1
     os.makedirs(args.output_dir, exist_ok=True)
+    setup_scale(args)
     return args.output_dir
+
+
+def setup_scale(args):
+    """Applies `--mixed-precision` and `--strategy`; sets `args.distribution`.
+
+    Also checks `--max-trials` and records the run's flags in
+    `<output_dir>/checkpoints/run.json`: resume state left by a killed run
+    is kept only when the command is the same (the strategy, precision and
+    verbosity may change), and cleared otherwise.
+
+    Returns:
+        The strategy (`tf.distribute.Strategy`, `keras.distribution`
+        distribution) or None when there is nothing to distribute (JAX,
+        `--strategy auto`, one device, one process: no global distribution
+        is set).
+    """
+    import keras
+
+    from rnnzoo import distribute
+    from rnnzoo.validation import check_positive_int
+
+    if getattr(args, "tune", None):
+        check_positive_int("max_trials", args.max_trials)
+    if not hasattr(args, "strategy"):
+        args.distribution = None
+        return None
+    single = (
+        keras.backend.backend() == "jax"
+        and args.strategy == "auto"
+        and getattr(args, "coordinator_address", None) is None
+        and not os.environ.get("KERAS_DISTRIBUTION_JOB_ADDRESSES")
+        and len(keras.distribution.list_devices()) == 1
+    )
+    if single:
+        distribute.set_mixed_precision(bool(args.mixed_precision))
+        args.distribution = None
+    else:
+        args.distribution = distribute.apply(args)
+    _check_run_record(args)
+    return args.distribution
+
+
+def _run_identity(args):
+    return {k: v for k, v in sorted(vars(args).items()) if k not in _NOT_RUN_IDENTITY}
+
+
+def _check_run_record(args):
+    from rnnzoo.callbacks import is_chief
+
+    folder = os.path.join(args.output_dir, CHECKPOINTS)
+    identity = json.loads(json.dumps(_run_identity(args), default=str))
+    path = os.path.join(folder, _RUN_RECORD)
+    try:
+        with open(path) as f:
+            previous = json.load(f)
+    except (OSError, ValueError):
+        previous = None
+    if not is_chief():
+        return
+    if previous != identity:
+        for name in os.listdir(folder) if os.path.isdir(folder) else ():
+            # Another command's resume state: start afresh (best models stay).
+            for sub in ("backup", _DONE):
+                shutil.rmtree(os.path.join(folder, name, sub), ignore_errors=True)
+        write_metrics(path, identity)
+
+
+def distribution(args):
+    """The strategy of the run (None before `start` or when there is none)."""
+    return getattr(args, "distribution", None)
+
+
+def scope(args):
+    """The context recipes build and compile their models in (the strategy's scope)."""
+    from rnnzoo import distribute
+
+    strategy = distribution(args)
+    if strategy is None:
+        return contextlib.nullcontext()
+    return distribute.scope(strategy)
+
+
+def checkpoint_dir(args, name):
+    """`<output_dir>/checkpoints/<name>`: model `name`'s backup and `best.keras`."""
+    return os.path.join(args.output_dir, CHECKPOINTS, name)
+
+
+def fit(model, x, y=None, *, args, name, monitor="val_loss", callbacks=(), **kwargs):
+    """Trains one model of a recipe: strategy, resume, best-model checkpoint.
+
+    `rnnzoo.fit` under the run's strategy with `callbacks` plus
+    `rnnzoo.callbacks.training_callbacks(checkpoint_dir(args, name))`: a
+    crash-safe `BackupAndRestore` (rerunning a killed command resumes at the
+    last completed epoch) and an atomic `best.keras` by `monitor`. When
+    training ends, the final weights and history are recorded, so a rerun of
+    a command killed LATER (e.g. while training the next model) reloads this
+    model instead of training it again. `finish(args)` clears that record.
+
+    Args:
+        model: a compiled model, built under `scope(args)`.
+        x, y: training data as for `model.fit`.
+        args: the recipe's parsed flags (after `start`).
+        name: a name for the model, unique within the recipe.
+        monitor: the metric that picks `best.keras` (e.g. `"val_accuracy"`).
+        callbacks: the recipe's own callbacks.
+        **kwargs: passed to `model.fit` (`batch_size` is the global batch).
+
+    Returns:
+        A `keras.callbacks.History` (`.history`: lists per metric).
+    """
+    import keras
+
+    from rnnzoo import distribute
+    from rnnzoo.callbacks import _write_json_atomic
+    from rnnzoo.callbacks import is_chief
+    from rnnzoo.callbacks import training_callbacks
+
+    folder = checkpoint_dir(args, name)
+    done = os.path.join(folder, _DONE)
+    record = _read_done(done)
+    history = keras.callbacks.History()
+    if record is not None:
+        model.load_weights(os.path.join(done, record["weights"]))
+        history.history = record["history"]
+        print(f"{name}: trained in an earlier run of this command, reloaded from {done}",
+              flush=True)
+        return history
+    kwargs.setdefault("verbose", getattr(args, "verbose", 1))
+    all_callbacks = training_callbacks(folder, monitor=monitor) + list(callbacks)
+    history = distribute.fit(model, x, y, strategy=distribution(args),
+                             callbacks=all_callbacks, **kwargs)
+    if is_chief():
+        os.makedirs(done, exist_ok=True)
+        weights = "final.weights.h5"
+        tmp = os.path.join(done, ".tmp-" + weights)
+        model.save_weights(tmp, overwrite=True)
+        os.replace(tmp, os.path.join(done, weights))
+        _write_json_atomic(os.path.join(done, "done.json"), {
+            "weights": weights,
+            "history": {k: [float(v) for v in vs] for k, vs in history.history.items()},
+        })
+    return history
+
+
+def _read_done(folder):
+    try:
+        with open(os.path.join(folder, "done.json")) as f:
+            record = json.load(f)
+    except (OSError, ValueError):
+        return None
+    return record if os.path.exists(os.path.join(folder, record["weights"])) else None
+
+
+def finish(args):
+    """Ends a run: clears the resume state (the `best.keras` checkpoints stay)."""
+    from rnnzoo.callbacks import is_chief
+
+    folder = os.path.join(args.output_dir, CHECKPOINTS)
+    if not is_chief() or not os.path.isdir(folder):
+        return
+    for name in os.listdir(folder):
+        shutil.rmtree(os.path.join(folder, name, _DONE), ignore_errors=True)
+    if os.path.exists(os.path.join(folder, _RUN_RECORD)):
+        os.remove(os.path.join(folder, _RUN_RECORD))
+
+
+def tune(args, builder, x, y=None, *, validation_data, fixed, recipe_name, quick_space=None,
+         wrap=None, epochs=None, batch_size=None, objective="val_loss"):
+    """Runs `--tune`: a keras-tuner search over the HyperModel of `builder`.
+
+    The search space is the HyperModel's default, narrowed by `quick_space`
+    under `--quick` and by the user's `--set KEY=VALUE` (a scalar fixes an
+    argument, a list such as `--set units=[32,64]` narrows it); `fixed`
+    holds the data-dependent builder arguments (vocabulary size, classes).
+    Trials train under the run's strategy. Writes `trials.tsv`,
+    `trials.json`, `best.keras` (passed through `wrap` first, e.g. the
+    raw-string wrapper) and `metrics.json` into the output folder.
+
+    Args:
+        args: the recipe's parsed flags (after `start`).
+        builder: a key of `rnnzoo.tuning.HYPERMODELS`.
+        x, y, validation_data: the recipe's (quick-size) training data.
+        fixed: builder arguments every trial shares.
+        recipe_name: for metrics.json and the summary line.
+        quick_space: narrower choices under `--quick`.
+        wrap: `model -> model` applied to the best model before saving.
+        epochs, batch_size: per trial (default `--epochs`, `--batch-size`).
+        objective: what the tuner minimises.
+
+    Returns:
+        The metrics dict (best score and hyperparameters, the trials).
+    """
+    from rnnzoo import tuning
+    from rnnzoo.training import save_model
+
+    kwargs = dict(quick_space or {}) if args.quick else {}
+    kwargs.update(parse_overrides(args.set))
+    kwargs.update(fixed)
+    hypermodel = tuning.hypermodel_for(builder, **kwargs)
+    timer = Timer()
+    best, rows = tuning.run_search(
+        hypermodel, x, y, validation_data=validation_data, tuner=args.tune,
+        max_trials=args.max_trials, epochs=epochs or args.epochs,
+        batch_size=batch_size or args.batch_size, output_dir=args.output_dir,
+        objective=objective, strategy=distribution(args), seed=args.seed,
+        verbose=args.verbose)
+    path = os.path.join(args.output_dir, "best.keras")
+    if wrap is not None:
+        save_model(wrap(best), path)
+    completed = [r for r in rows if r.get("score") is not None]
+    metrics = dict(
+        recipe=recipe_name,
+        tuner=args.tune,
+        builder=builder,
+        objective=str(objective),
+        trials=len(rows),
+        completed_trials=len(completed),
+        best_score=float(completed[0]["score"]) if completed else None,
+        best_hyperparameters={k: v for k, v in (completed[0] if completed else {}).items()
+                              if k not in ("trial", "score", "status")},
+        fixed={k: v for k, v in kwargs.items() if k in fixed},
+        tune_seconds=timer.seconds(),
+        model=path,
+        trials_table=os.path.join(args.output_dir, "trials.tsv"),
+    )
+    write_metrics(os.path.join(args.output_dir, METRICS_FILE), metrics)
+    summary(recipe_name, metrics, ["tuner", "trials", "best_score", "tune_seconds"],
+            args.output_dir)
+    return metrics
 
 
 def write_metrics(path, metrics):
@@ -181,7 +451,8 @@ class Timer:
 
 
 def fit_classifier(model, x, y, validation, *, epochs, batch_size, learning_rate=1e-3,
-                   label_smoothing=0.0, patience=3, verbose=1, optimizer="adam"):
+                   label_smoothing=0.0, patience=3, verbose=1, optimizer="adam", args=None,
+                   name=None):
     """Compiles and fits a classifier with early stopping on validation accuracy.
 
     The best epoch's weights (by validation accuracy) are restored; the
@@ -197,6 +468,10 @@ def fit_classifier(model, x, y, validation, *, epochs, batch_size, learning_rate
         epochs, batch_size, learning_rate, patience, verbose, optimizer:
             the obvious.
         label_smoothing: label smoothing of the loss.
+        args, name: the recipe's flags and the model's name: compile under
+            the run's strategy and train through `recipe.fit` (resume,
+            best-model checkpoint by validation accuracy). Without them,
+            a plain `model.fit`.
 
     Returns:
         The Keras history dict.
@@ -205,7 +480,11 @@ def fit_classifier(model, x, y, validation, *, epochs, batch_size, learning_rate
 
     from rnnzoo.training import compile_for
 
-    compile_for(model, task="auto", learning_rate=learning_rate, optimizer=optimizer)
+    def context():
+        return scope(args) if args is not None else contextlib.nullcontext()
+
+    with context():
+        compile_for(model, task="auto", learning_rate=learning_rate, optimizer=optimizer)
     num_classes = model.outputs[0].shape[-1]
     if num_classes == 1:
         loss = keras.losses.BinaryCrossentropy(label_smoothing=label_smoothing)
@@ -219,18 +498,25 @@ def fit_classifier(model, x, y, validation, *, epochs, batch_size, learning_rate
     else:
         loss = keras.losses.SparseCategoricalCrossentropy()
         metric = keras.metrics.SparseCategoricalAccuracy(name="accuracy")
-    model.compile(optimizer=model.optimizer, loss=loss, metrics=[metric])
+    with context():
+        model.compile(optimizer=model.optimizer, loss=loss, metrics=[metric])
     callbacks = [
         keras.callbacks.EarlyStopping(monitor="val_accuracy", patience=patience,
                                       restore_best_weights=True),
         keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.3, patience=2),
     ]
-    if y is None:  # a batched dataset, shuffled by its pipeline
-        history = model.fit(x, validation_data=validation, epochs=epochs,
-                            callbacks=callbacks, verbose=verbose, shuffle=False)
+    if args is not None:
+        def run(*data, **kwargs):
+            return fit(model, *data, args=args, name=name or model.name,
+                       monitor="val_accuracy", **kwargs)
     else:
-        history = model.fit(x, y, validation_data=validation, epochs=epochs,
-                            batch_size=batch_size, callbacks=callbacks, verbose=verbose)
+        run = model.fit
+    if y is None:  # a batched dataset, shuffled by its pipeline
+        history = run(x, validation_data=validation, epochs=epochs,
+                      callbacks=callbacks, verbose=verbose, shuffle=False)
+    else:
+        history = run(x, y, validation_data=validation, epochs=epochs,
+                      batch_size=batch_size, callbacks=callbacks, verbose=verbose)
     return {k: [float(v) for v in vs] for k, vs in history.history.items()}
 
 
