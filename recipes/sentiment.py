@@ -3,6 +3,8 @@
     python recipes/sentiment.py                  # full run
     python recipes/sentiment.py --quick          # a small run
     python recipes/sentiment.py predict "a gorgeous, witty film"
+    python recipes/sentiment.py --strategy mirrored --batch-size 256   # all GPUs
+    python recipes/sentiment.py --tune bayesian --max-trials 10         # search the BiLSTM
 
 The model is an ensemble saved as ONE `.keras` file that takes raw strings:
 `--members` BiLSTM classifiers (`rnnzoo.sequence_classifier` via the
@@ -94,27 +96,36 @@ def train(args):
     ids = {"train": text.vectorize(word_layer, train_x),
            "validation": text.vectorize(word_layer, data.validation.x),
            "test": text.vectorize(word_layer, data.test.x)}
+    if args.tune:  # search the BiLSTM's builder instead of training the ensemble
+        return recipe.tune(
+            args, "sequence_classifier", ids["train"], train_y,
+            validation_data=(ids["validation"], data.validation.y), recipe_name="sentiment",
+            fixed=dict(vocabulary_size=len(words) + text.NUM_RESERVED, num_classes="binary"),
+            quick_space=dict(embedding_dim=32, units=[16, 32], num_layers=1),
+            wrap=lambda model: text.string_model((word_layer, model), name="sentiment"))
 
     branches, histories, member_accuracy = [], {}, {}
-    mlp = rnnzoo.dense_baseline(num_features=len(grams) + 1, num_classes="binary",
-                                units=32 if args.quick else 64, dropout=0.5,
-                                name="sentiment_ngram_mlp")
+    with recipe.scope(args):
+        mlp = rnnzoo.dense_baseline(num_features=len(grams) + 1, num_classes="binary",
+                                    units=32 if args.quick else 64, dropout=0.5,
+                                    name="sentiment_ngram_mlp")
     histories["ngram_mlp"] = recipe.fit_classifier(
         mlp, _bag_dataset(gram_layer, train_x, train_y, args.batch_size, args.seed), None,
         _bag_dataset(gram_layer, data.validation.x, data.validation.y, 1024),
         epochs=args.epochs, batch_size=args.batch_size, learning_rate=1e-3,
-        patience=2, verbose=args.verbose)
+        patience=2, verbose=args.verbose, args=args, name="ngram_mlp")
     branches.append((gram_layer, mlp))
     overrides = rnn_overrides(args)
     for member in range(args.members):
         keras.utils.set_random_seed(args.seed + 1 + member)
-        model = recipe.build_preset(args.preset, f"sentiment_bilstm_{member + 1}",
-                                    vocabulary_size=len(words) + text.NUM_RESERVED,
-                                    **overrides)
+        with recipe.scope(args):
+            model = recipe.build_preset(args.preset, f"sentiment_bilstm_{member + 1}",
+                                        vocabulary_size=len(words) + text.NUM_RESERVED,
+                                        **overrides)
         histories[f"bilstm_{member + 1}"] = recipe.fit_classifier(
             model, ids["train"], train_y, (ids["validation"], data.validation.y),
             epochs=args.epochs, batch_size=args.batch_size, learning_rate=2e-3,
-            patience=2, verbose=args.verbose)
+            patience=2, verbose=args.verbose, args=args, name=f"bilstm_{member + 1}")
         branches.append((word_layer, model))
         member_accuracy[f"bilstm_{member + 1}"] = float(np.mean(
             (model.predict(ids["test"], verbose=0)[:, 0] > 0.5) == data.test.y))
@@ -154,6 +165,7 @@ def train(args):
                                 metrics["plots"][1],
                                 title="SST-2 dev confusion matrix (row-normalised)")
     recipe.write_metrics(os.path.join(output_dir, recipe.METRICS_FILE), metrics)
+    recipe.finish(args)
     print_predictions(ensemble, DEMO_SENTENCES)
     recipe.summary("sentiment", metrics, ["dev_accuracy", "majority_baseline_accuracy",
                                           "train_seconds"], output_dir)
