@@ -118,6 +118,11 @@ def save_model(model, path):
     os.close(fd)
     try:
         model.save(tmp)
+        # mkstemp creates the file private (0600); give it the mode any new
+        # file gets under the user's umask.
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):

@@ -219,3 +219,14 @@ def test_seq2seq_and_generator_leave_padded_target_steps_out_of_the_loss(attenti
         loss_b = model.evaluate([conditioning, target], np.array([[5, 2, 7, 3]]),
                                 verbose=0, return_dict=True)["loss"]
         assert loss_a == pytest.approx(loss_b, rel=1e-6), model.name
+
+
+def test_saved_model_gets_the_usual_file_mode(tmp_path):
+    import os
+    import stat
+
+    model = rnnzoo.dense_baseline(num_features=2, num_outputs=1, units=2)
+    path = rnnzoo.save_model(model, tmp_path / "m.keras")
+    umask = os.umask(0)
+    os.umask(umask)
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o666 & ~umask
