@@ -4,6 +4,8 @@
     python recipes/textgen.py --set cell=gru     # the cell comparison
     python recipes/textgen.py --quick            # a small run
     python recipes/textgen.py predict "the time traveller" --temperature 0.5
+    python recipes/textgen.py --mixed-precision       # bfloat16 on CPU, float16 on GPU
+    python recipes/textgen.py --tune hyperband         # search a (stateless) LM
 
 A stateful `rnnzoo.language_model` (the `char_lstm_lm` preset) is trained
 with truncated backpropagation through time over the contiguous text
@@ -101,20 +103,36 @@ def train(args):
     vx, vy = rnnzoo.tbptt_batches(encode(valid_text, vocabulary), args.batch_size,
                                   args.num_steps)
 
+    char_layer = text.text_vectorizer(vocabulary, split="character", name="textgen_chars")
+    if args.tune:  # search a stateless LM over the same windows
+        return recipe.tune(
+            args, "language_model", x, y, validation_data=(vx, vy), recipe_name="textgen",
+            fixed=dict(vocabulary_size=vocabulary_size, embedding_dim=32),
+            quick_space=dict(units=[32, 64], num_layers=1),
+            wrap=lambda lm: text.string_model((char_layer, lm), name="textgen_strings"))
+    if rnnzoo.num_replicas(recipe.distribution(args)) > 1:
+        raise ValueError(
+            "textgen trains a stateful model over contiguous streams (one state row "
+            "per batch row); it runs on one replica. Use --strategy one_device. "
+            f"Received: --strategy {args.strategy} "
+            f"({rnnzoo.num_replicas(recipe.distribution(args))} replicas)")
+
     overrides = lm_overrides(args)
-    model = recipe.build_preset(args.preset, "textgen", vocabulary_size=vocabulary_size,
-                                stateful=True, batch_size=args.batch_size, **overrides)
-    rnnzoo.compile_for(model, task="language_model", learning_rate=args.learning_rate,
-                       clipnorm=1.0)
+    with recipe.scope(args):
+        model = recipe.build_preset(args.preset, "textgen", vocabulary_size=vocabulary_size,
+                                    stateful=True, batch_size=args.batch_size, **overrides)
+        rnnzoo.compile_for(model, task="language_model", learning_rate=args.learning_rate,
+                           clipnorm=1.0)
     callbacks = [rnnzoo.ResetStates(),
                  keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5,
                                                    patience=1, min_lr=1e-4),
                  keras.callbacks.EarlyStopping(monitor="val_loss", patience=3,
                                                restore_best_weights=True)]
     fit_timer = recipe.Timer()
-    history = model.fit(x, y, batch_size=args.batch_size, epochs=args.epochs, shuffle=False,
-                        validation_data=(vx, vy), validation_batch_size=args.batch_size,
-                        callbacks=callbacks, verbose=args.verbose)
+    history = recipe.fit(model, x, y, args=args, name="lm", callbacks=callbacks,
+                         batch_size=args.batch_size, epochs=args.epochs, shuffle=False,
+                         validation_data=(vx, vy), validation_batch_size=args.batch_size,
+                         verbose=args.verbose)
     fit_seconds = fit_timer.seconds()
     logs = {k: [float(v) for v in vs] for k, vs in history.history.items()}
     epochs_run = len(logs["loss"])
@@ -129,7 +147,6 @@ def train(args):
     stateless = recipe.build_preset(args.preset, "textgen", vocabulary_size=vocabulary_size,
                                     **overrides)
     stateless.set_weights(model.get_weights())
-    char_layer = text.text_vectorizer(vocabulary, split="character", name="textgen_chars")
     wrapped = text.string_model((char_layer, stateless), name="textgen_strings")
     model_path = rnnzoo.save_model(wrapped, os.path.join(output_dir, recipe.MODEL_FILE))
 
@@ -164,6 +181,7 @@ def train(args):
         logs, os.path.join(output_dir, "curves.png"), metrics=["loss", "perplexity"],
         title="textgen: character LM on The Time Machine")]
     recipe.write_metrics(os.path.join(output_dir, recipe.METRICS_FILE), metrics)
+    recipe.finish(args)
     print("validation perplexity: "
           + "  ".join(f"{k}={metrics[k]:.2f}" for k in
                       ("unigram_perplexity", "bigram_perplexity", "trigram_perplexity",
