@@ -11,6 +11,8 @@ heatmaps.
     python recipes/translation.py --reverse            # French -> English
     python recipes/translation.py --quick              # small run (tests)
     python recipes/translation.py translate "I am cold." "Where is the station?"
+    python recipes/translation.py --strategy mirrored --batch-size 512   # all GPUs
+    python recipes/translation.py --quick --tune random --max-trials 10
 
 Writes `model.keras`, `vocabularies.json`, `metrics.json`,
 `attention_*.png`, `loss.png` to `--output-dir`.
@@ -93,7 +95,7 @@ def _Deadline(seconds):
     return _deadline_callback()(seconds)
 
 
-def _fit(model, data, args, epochs):
+def _fit(model, data, args, epochs, name="attention"):
     import keras
 
     callbacks = [keras.callbacks.EarlyStopping(monitor="val_loss", patience=2,
@@ -101,8 +103,8 @@ def _fit(model, data, args, epochs):
     if args.max_minutes:
         callbacks.append(_Deadline(args.max_minutes * 60))
     start = time.time()
-    fit = model.fit(
-        [data.x_train, data.y_in_train], data.y_out_train,
+    fit = recipe.fit(  # the run's strategy, resume after a kill, best.keras
+        model, [data.x_train, data.y_in_train], data.y_out_train, args=args, name=name,
         validation_data=([data.x_validation, data.y_in_validation],
                          data.y_out_validation),
         epochs=epochs, batch_size=args.batch_size, verbose=args.verbose,
@@ -139,8 +141,18 @@ def main(argv=None):
     print(f"{direction}: {len(data.x_train)} training pairs (<= {args.max_tokens} "
           f"tokens), {len(data.test_references)} test pairs, vocabularies "
           f"{len(data.source_vocabulary) + 2} / {len(data.target_vocabulary) + 2}")
-    model = T.build_translator(data, attention=args.attention, cell=args.cell,
-                               units=args.units, embedding_dim=args.embedding_dim)
+    if args.tune:
+        return recipe.tune(
+            args, "seq2seq", [data.x_train, data.y_in_train], data.y_out_train,
+            validation_data=([data.x_validation, data.y_in_validation],
+                             data.y_out_validation), recipe_name="translation",
+            fixed=dict(source_vocabulary_size=len(data.source_vocabulary) + 2,
+                       target_vocabulary_size=len(data.target_vocabulary) + 2,
+                       embedding_dim=args.embedding_dim),
+            quick_space=dict(units=[32, 64], num_layers=1))
+    with recipe.scope(args):
+        model = T.build_translator(data, attention=args.attention, cell=args.cell,
+                                   units=args.units, embedding_dim=args.embedding_dim)
     history, seconds = _fit(model, data, args, args.epochs)
     rnnzoo.save_model(model, os.path.join(output_dir, recipe.MODEL_FILE))
     T.save_vocabularies(os.path.join(output_dir, VOCAB_FILE), data, args.reverse)
@@ -151,11 +163,12 @@ def main(argv=None):
         b_history, b_seconds = {"loss": [], "val_loss": []}, 0.0
         baseline_scores = {"greedy": {"bleu": None, "chrf": None}}
     else:
-        baseline = T.build_translator(data, attention=None, cell=args.cell,
-                                      units=args.units,
-                                      embedding_dim=args.embedding_dim)
+        with recipe.scope(args):
+            baseline = T.build_translator(data, attention=None, cell=args.cell,
+                                          units=args.units,
+                                          embedding_dim=args.embedding_dim)
         b_history, b_seconds = _fit(baseline, data, args,
-                                    args.baseline_epochs or args.epochs)
+                                    args.baseline_epochs or args.epochs, "no_attention")
         baseline_scores = T.evaluate(baseline, data, methods=("greedy",))
     copy = T.copy_baseline(data)
 
@@ -210,6 +223,7 @@ def main(argv=None):
         "quick": args.quick,
     }
     recipe.write_metrics(os.path.join(output_dir, recipe.METRICS_FILE), metrics)
+    recipe.finish(args)
     recipe.summary("translation", metrics,
                    ["beam_bleu", "greedy_bleu", "no_attention_bleu",
                     "copy_source_bleu", "beam_chrf", "train_seconds"], output_dir)
