@@ -15,6 +15,7 @@ Token ids: 0 padding, 1 start, 2 end, digit `d` is `d + 3`
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import time
 
@@ -322,7 +323,7 @@ def greedy_loop(model, inputs, max_length, start_token=START, end_token=END):
 
 def train_and_evaluate(*, num_train=24000, num_validation=1000, num_test=2000,
                        epochs=12, batch_size=128, units=128, seed=0,
-                       verbose=1, max_seconds=None):
+                       verbose=1, max_seconds=None, scope=None, fit=None):
     """Trains the strip captioner and scores it on held-out-scan strips.
 
     Args:
@@ -332,6 +333,10 @@ def train_and_evaluate(*, num_train=24000, num_validation=1000, num_test=2000,
         seed: composition and initialisation seed.
         verbose: Keras verbosity.
         max_seconds: stop training after the epoch that passes this time.
+        scope: a function returning the context to build and compile the
+            model in (e.g. a distribution strategy's `scope`); None: none.
+        fit: `fit(model, x, y, **kwargs)` used instead of `model.fit`
+            (e.g. `rnnzoo.fit` with a strategy and resume callbacks).
 
     Returns:
         dict with `model`, `grid_width`, `test` (the `Strips`), `predicted`
@@ -343,14 +348,15 @@ def train_and_evaluate(*, num_train=24000, num_validation=1000, num_test=2000,
     train = make_strips(num_train, "train", seed=seed)
     validation = make_strips(num_validation, "validation", seed=seed)
     test = make_strips(num_test, "test", seed=seed)
-    model, grid_width = build_captioner(units=units)
+    with scope() if scope is not None else contextlib.nullcontext():
+        model, grid_width = build_captioner(units=units)
     callbacks = [keras.callbacks.EarlyStopping(
         monitor="val_loss", patience=3, restore_best_weights=True)]
     if max_seconds:
         callbacks.append(_TimeLimit(max_seconds))
     start = time.time()
-    fit = model.fit(
-        [train.images, train.target_in], train.target_out,
+    fit = (fit or type(model).fit)(
+        model, [train.images, train.target_in], train.target_out,
         validation_data=([validation.images, validation.target_in],
                          validation.target_out),
         epochs=epochs, batch_size=batch_size, verbose=verbose,
