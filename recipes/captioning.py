@@ -7,6 +7,8 @@ Test strips use only held-out scans.
 
     python recipes/captioning.py                 # digit strips, full run
     python recipes/captioning.py --quick         # small run (tests)
+    python recipes/captioning.py --strategy mirrored --batch-size 512   # all GPUs
+    python recipes/captioning.py --quick --tune random --max-trials 10
     python recipes/captioning.py --data flickr8k
         # Flickr8k: downloads the images (~1 GB, MD5-checked) and the
         # MobileNetV2 weights; see docs/recipes.md, "Captioning"
@@ -75,6 +77,8 @@ def main(argv=None):
     output_dir = recipe.start(args)
     print("Digit strips composed from real handwritten digit scans "
           "(scikit-learn load_digits); test strips use held-out scans only.")
+    if args.tune:
+        return _tune(args)
     result = digit_strips.train_and_evaluate(
         num_train=args.num_train,
         num_validation=args.num_validation or (500 if args.quick else 1000),
@@ -82,6 +86,8 @@ def main(argv=None):
         epochs=args.epochs, units=args.units,
         batch_size=args.batch_size, seed=args.seed, verbose=args.verbose,
         max_seconds=args.max_minutes * 60,
+        scope=lambda: recipe.scope(args),  # --strategy
+        fit=lambda model, *a, **k: recipe.fit(model, *a, args=args, name="captioner", **k),
     )
     model = result["model"]
     rnnzoo.save_model(model, os.path.join(output_dir, recipe.MODEL_FILE))
@@ -119,10 +125,26 @@ def main(argv=None):
         "quick": args.quick,
     }
     recipe.write_metrics(os.path.join(output_dir, recipe.METRICS_FILE), metrics)
+    recipe.finish(args)
     recipe.summary("captioning", metrics,
                    ["sequence_accuracy", "digit_accuracy",
                     "attention_left_to_right", "train_seconds"], output_dir)
     return metrics
+
+
+def _tune(args):
+    """`--tune`: searches `rnnzoo.sequence_generator` over the digit strips."""
+    train = digit_strips.make_strips(args.num_train, "train", seed=args.seed)
+    validation = digit_strips.make_strips(args.num_validation or 500, "validation",
+                                          seed=args.seed)
+    return recipe.tune(
+        args, "sequence_generator", [train.images, train.target_in], train.target_out,
+        validation_data=([validation.images, validation.target_in], validation.target_out),
+        recipe_name="captioning",
+        fixed=dict(vocabulary_size=digit_strips.VOCABULARY_SIZE,
+                   image_shape=tuple(train.images.shape[1:]), image_encoder="small_cnn",
+                   embedding_dim=32),
+        quick_space=dict(units=[32, 64], num_layers=1))
 
 
 if __name__ == "__main__":
