@@ -9,6 +9,14 @@ Holt-Winters (ETS) forecasts fitted on the same training part.
     python recipes/timeseries.py --series co2
     python recipes/timeseries.py --series beijing_pm25
     python recipes/timeseries.py --series co2 --quick
+    python recipes/timeseries.py --series co2 --set dropout=0.1 --set num_layers=2
+
+Flags: the shared recipe flags (`rnnzoo.recipe.parser`: `--epochs
+--batch-size --data-dir --output-dir --set KEY=VALUE --quick --seed
+--verbose --strategy --mixed-precision`; `--set` overrides any
+`rnnzoo.forecasting.ForecastConfig` field) plus `--series --horizon
+--input-width --forecast-strategy direct|autoregressive --cell --units
+--ensemble` (`--strategy` is the shared data-parallel flag).
 
 Writes to `--output-dir`: `model.keras` (first ensemble member; it predicts
 standardised residuals over the anchor forecast, see
@@ -16,8 +24,6 @@ standardised residuals over the anchor forecast, see
 `forecasts.png`, `horizon_errors.png`, `loss.png`.
 """
 
-import argparse
-import json
 import os
 import sys
 
@@ -26,36 +32,56 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 import rnnzoo  # noqa: E402
 from rnnzoo import forecasting  # noqa: E402
 from rnnzoo import plots_sequence  # noqa: E402
+from rnnzoo import recipe  # noqa: E402
+
+
+DEFAULT_OUTPUT = os.path.join("runs", "timeseries")
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    """The shared recipe flags (`rnnzoo.recipe.parser`) plus forecasting ones.
+
+    `--epochs` and `--batch-size` default to the series' configuration
+    (`rnnzoo.forecasting.default_config`); `--set KEY=VALUE` overrides any
+    `ForecastConfig` field (e.g. `--set dropout=0.1 --set num_layers=2`);
+    the output folder defaults to `runs/timeseries/<series>`. The issue's
+    `--strategy direct|autoregressive` is `--forecast-strategy` here, as
+    `--strategy` is the shared data-parallel flag (`rnnzoo.distribute`).
+    """
+    parser = recipe.parser("timeseries", __doc__.splitlines()[0],
+                           epochs=None, batch_size=None)
+    parser.set_defaults(output_dir=DEFAULT_OUTPUT)
     parser.add_argument("--series", default="co2",
                         choices=sorted(rnnzoo.datasets.SERIES))
-    parser.add_argument("--epochs", type=int)
-    parser.add_argument("--batch-size", type=int)
-    parser.add_argument("--data-dir")
-    parser.add_argument("--output-dir")
-    parser.add_argument("--quick", action="store_true",
-                        help="a small run (one network, few epochs) for tests")
-    parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--horizon", type=int)
     parser.add_argument("--input-width", type=int)
-    parser.add_argument("--strategy", choices=["direct", "autoregressive"])
+    parser.add_argument("--forecast-strategy", choices=["direct", "autoregressive"],
+                        help="multi-step strategy (`--strategy` is the shared "
+                             "data-parallel flag)")
     parser.add_argument("--cell", choices=["lstm", "gru", "simple_rnn"])
     parser.add_argument("--units", type=int)
     parser.add_argument("--ensemble", type=int,
                         help="networks (seeds) averaged")
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.preset is not None:
+        raise ValueError(
+            "Expected no `--preset` for timeseries (the forecaster's settings "
+            "come from `--series` and `--set KEY=VALUE`). "
+            f"Received: preset={args.preset!r}"
+        )
+    if args.output_dir == DEFAULT_OUTPUT:
+        args.output_dir = os.path.join(DEFAULT_OUTPUT, args.series)
+    return args
 
 
 def main(argv=None):
     args = parse_args(argv)
     overrides = dict(
         epochs=args.epochs, batch_size=args.batch_size, horizon=args.horizon,
-        input_width=args.input_width, strategy=args.strategy, cell=args.cell,
+        input_width=args.input_width, strategy=args.forecast_strategy, cell=args.cell,
         units=args.units, ensemble=args.ensemble,
     )
+    overrides.update(recipe.parse_overrides(args.set))
     if args.quick:
         quick = {"epochs": 4, "ensemble": 1, "units": 32, "patience": 4}
         if args.series == "beijing_pm25":
@@ -64,21 +90,18 @@ def main(argv=None):
             if overrides.get(key) is None:
                 overrides[key] = value
     config = forecasting.default_config(args.series, **overrides)
-    output_dir = args.output_dir or os.path.join("runs", "timeseries", args.series)
-    os.makedirs(output_dir, exist_ok=True)
-    import keras
-
-    keras.utils.set_random_seed(args.seed)
+    args.epochs, args.batch_size = config.epochs, config.batch_size
+    output_dir = recipe.start(args)
     result = forecasting.run(config, data_dir=args.data_dir,
-                             verbose=2 if args.quick else 1)
+                             verbose=args.verbose)
     print(forecasting.format_table(
         result.table,
         f"{args.series}: {len(result.origins)} rolling origins x "
         f"{config.horizon} steps (test part)",
     ))
-    rnnzoo.save_model(result.models[0], os.path.join(output_dir, "model.keras"))
-    with open(os.path.join(output_dir, "normalization.json"), "w") as f:
-        json.dump(result.stats, f, indent=1)
+    rnnzoo.save_model(result.models[0], os.path.join(output_dir, recipe.MODEL_FILE))
+    recipe.write_metrics(os.path.join(output_dir, "normalization.json"),
+                         result.stats)
     target = result.actual
     plots_sequence.plot_forecasts(
         os.path.join(output_dir, "forecasts.png"), result.index, target,
@@ -96,6 +119,7 @@ def main(argv=None):
         "config": {k: (list(v) if isinstance(v, tuple) else v)
                    for k, v in vars(config).items()},
         "table": result.table,
+        **{f"{name}_mase": row["mase"] for name, row in result.table.items()},
         "per_horizon_mae": result.per_horizon_mae,
         "num_origins": int(len(result.origins)),
         "train_seconds": round(result.train_seconds, 1),
@@ -103,15 +127,12 @@ def main(argv=None):
         "rnn_over_best_baseline_mase": round(result.table["rnn"]["mase"] / best[0], 4),
         "quick": args.quick,
     }
-    with open(os.path.join(output_dir, "metrics.json"), "w") as f:
-        json.dump(metrics, f, indent=1)
-    print(
-        f"timeseries {args.series}: rnn MASE {result.table['rnn']['mase']:.3f} "
-        f"vs best baseline {best[1]} {best[0]:.3f} "
-        f"(naive {result.table['naive']['mase']:.3f}, seasonal naive "
-        f"{result.table['seasonal_naive']['mase']:.3f}, ets "
-        f"{result.table['ets']['mase']:.3f}); trained in "
-        f"{result.train_seconds:.0f} s"
+    recipe.write_metrics(os.path.join(output_dir, recipe.METRICS_FILE), metrics)
+    recipe.summary(
+        f"timeseries {args.series}", metrics,
+        ["rnn_mase", "naive_mase", "seasonal_naive_mase", "ets_mase",
+         "best_baseline", "rnn_over_best_baseline_mase", "train_seconds"],
+        output_dir,
     )
     return metrics
 
