@@ -26,6 +26,7 @@ module. The approach:
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import time
 
@@ -603,7 +604,7 @@ class ForecastResult:
     per_horizon_mae: dict
 
 
-def run(config, data_dir=None, frame=None, verbose=1):
+def run(config, data_dir=None, frame=None, verbose=1, scope=None, fit=None, search=None):
     """Trains the forecaster ensemble and scores it against the baselines.
 
     Args:
@@ -611,6 +612,13 @@ def run(config, data_dir=None, frame=None, verbose=1):
         data_dir: passed to `load_series`.
         frame: use this frame instead of loading `config.series`.
         verbose: Keras verbosity of `fit`.
+        scope: a function returning the context to build and compile each
+            network in (e.g. a distribution strategy's `scope`).
+        fit: `fit(model, x, y, name=..., **kwargs)` used instead of
+            `model.fit` (`name`: `"forecaster_<k>"` for member k).
+        search: `search(x, y, validation_data, fixed)` called INSTEAD of
+            training (a hyperparameter search; `fixed`: the forecaster's
+            data-dependent arguments); `run` returns what it returns.
 
     Returns:
         A `ForecastResult` (its `table` has rows `"rnn"`, `"naive"`,
@@ -645,21 +653,31 @@ def run(config, data_dir=None, frame=None, verbose=1):
         return ((r - mean) / std)[..., None].astype("float32")
 
     num_features = x_train[0].shape[-1]
+    fit_fn = fit
+    if search is not None:
+        return search(
+            x_train if len(x_train) > 1 else x_train[0], scale(r_train),
+            (x_val if len(x_val) > 1 else x_val[0], scale(r_val)),
+            dict(input_width=config.input_width, num_features=num_features,
+                 horizon=config.horizon, num_targets=1,
+                 num_covariates=prepared.num_covariates, strategy=config.strategy))
     models, histories = [], []
     start = time.time()
     for k in range(config.ensemble):
-        model = build_model(config, num_features, prepared.num_covariates, seed=k)
+        with scope() if scope is not None else contextlib.nullcontext():
+            model = build_model(config, num_features, prepared.num_covariates, seed=k)
         callbacks = [
             keras.callbacks.EarlyStopping(
                 monitor="val_loss", patience=config.patience,
                 restore_best_weights=True,
             )
         ]
-        fit = model.fit(
-            x_train if len(x_train) > 1 else x_train[0], scale(r_train),
+        fit = (fit_fn or type(model).fit)(
+            model, x_train if len(x_train) > 1 else x_train[0], scale(r_train),
             validation_data=(x_val if len(x_val) > 1 else x_val[0], scale(r_val)),
             epochs=config.epochs, batch_size=config.batch_size,
             callbacks=callbacks, verbose=verbose, shuffle=True,
+            **({"name": f"forecaster_{k}"} if fit_fn else {}),
         )
         models.append(model)
         histories.append({k2: [float(v) for v in vals] for k2, vals in fit.history.items()})
