@@ -10,6 +10,8 @@ Holt-Winters (ETS) forecasts fitted on the same training part.
     python recipes/timeseries.py --series beijing_pm25
     python recipes/timeseries.py --series co2 --quick
     python recipes/timeseries.py --series co2 --set dropout=0.1 --set num_layers=2
+    python recipes/timeseries.py --series beijing_pm25 --strategy mirrored --batch-size 1024
+    python recipes/timeseries.py --series co2 --quick --tune random --max-trials 10
 
 Flags: the shared recipe flags (`rnnzoo.recipe.parser`: `--epochs
 --batch-size --data-dir --output-dir --set KEY=VALUE --quick --seed
@@ -74,6 +76,14 @@ def parse_args(argv=None):
     return args
 
 
+def _builder_overrides(args):
+    """The `--set` entries that are `rnnzoo.forecaster` arguments (what `--tune` searches)."""
+    import inspect
+
+    names = set(inspect.signature(rnnzoo.forecaster).parameters) | {"learning_rate"}
+    return {k: v for k, v in recipe.parse_overrides(args.set).items() if k in names}
+
+
 def main(argv=None):
     args = parse_args(argv)
     overrides = dict(
@@ -92,8 +102,16 @@ def main(argv=None):
     config = forecasting.default_config(args.series, **overrides)
     args.epochs, args.batch_size = config.epochs, config.batch_size
     output_dir = recipe.start(args)
-    result = forecasting.run(config, data_dir=args.data_dir,
-                             verbose=args.verbose)
+    if args.tune:  # search the forecaster over the same windows
+        return forecasting.run(config, data_dir=args.data_dir, search=lambda x, y, v, fixed:
+                               recipe.tune(args, "forecaster", x, y, validation_data=v,
+                                           fixed=fixed, recipe_name="timeseries",
+                                           quick_space=dict(units=[16, 32], num_layers=1),
+                                           overrides=_builder_overrides(args)))
+    result = forecasting.run(
+        config, data_dir=args.data_dir, verbose=args.verbose,
+        scope=lambda: recipe.scope(args),  # --strategy
+        fit=lambda model, *a, name, **k: recipe.fit(model, *a, args=args, name=name, **k))
     print(forecasting.format_table(
         result.table,
         f"{args.series}: {len(result.origins)} rolling origins x "
@@ -128,6 +146,7 @@ def main(argv=None):
         "quick": args.quick,
     }
     recipe.write_metrics(os.path.join(output_dir, recipe.METRICS_FILE), metrics)
+    recipe.finish(args)
     recipe.summary(
         f"timeseries {args.series}", metrics,
         ["rnn_mase", "naive_mase", "seasonal_naive_mase", "ets_mase",

@@ -312,7 +312,7 @@ def finish(args):
 
 
 def tune(args, builder, x, y=None, *, validation_data, fixed, recipe_name, quick_space=None,
-         wrap=None, epochs=None, batch_size=None, objective="val_loss"):
+         wrap=None, epochs=None, batch_size=None, objective="val_loss", overrides=None):
     """Runs `--tune`: a keras-tuner search over the HyperModel of `builder`.
 
     The search space is the HyperModel's default, narrowed by `quick_space`
@@ -333,6 +333,7 @@ def tune(args, builder, x, y=None, *, validation_data, fixed, recipe_name, quick
         wrap: `model -> model` applied to the best model before saving.
         epochs, batch_size: per trial (default `--epochs`, `--batch-size`).
         objective: what the tuner minimises.
+        overrides: the user's choices (default: `parse_overrides(args.set)`).
 
     Returns:
         The metrics dict (best score and hyperparameters, the trials).
@@ -341,7 +342,7 @@ def tune(args, builder, x, y=None, *, validation_data, fixed, recipe_name, quick
     from rnnzoo.training import save_model
 
     kwargs = dict(quick_space or {}) if args.quick else {}
-    kwargs.update(parse_overrides(args.set))
+    kwargs.update(parse_overrides(args.set) if overrides is None else overrides)
     kwargs.update(fixed)
     hypermodel = tuning.hypermodel_for(builder, **kwargs)
     timer = Timer()
