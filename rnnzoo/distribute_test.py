@@ -38,8 +38,12 @@ TINY = {
 TIME_STEPS = 5
 
 
-def tiny_model(name, seed=0, compile=True):
-    """The tiny version of preset `name`, seeded, optionally compiled."""
+def tiny_model(name, seed=0, compile=True, eager=False):
+    """The tiny version of preset `name`, seeded, optionally compiled.
+
+    `eager=True` runs fit/evaluate eagerly on TensorFlow: for these tiny
+    models tracing the train function costs more than the step itself.
+    """
     keras.utils.set_random_seed(seed)
     model = rnnzoo.build(name, **TINY[name])
     if compile:
@@ -48,6 +52,7 @@ def tiny_model(name, seed=0, compile=True):
         rnnzoo.compile_for(
             model, jit_compile=keras.backend.backend() != "tensorflow"
         )
+        model.run_eagerly = eager and keras.backend.backend() == "tensorflow"
     return model
 
 
@@ -104,7 +109,7 @@ def _mirrored_main(names=None):
         for kind in ("single", "mirrored"):
             s = mirrored if kind == "mirrored" else None
             with distribute.scope(s):
-                model = tiny_model(name)
+                model = tiny_model(name, eager=s is None)
             x, y = example_batch(model, batch_size=8)
             before = [w.copy() for w in model.get_weights()]
             history = rnnzoo.fit(model, x, y, batch_size=8, epochs=1, shuffle=False,
@@ -220,7 +225,7 @@ def test_mixed_precision_every_preset_trains_with_float32_outputs():
         "gru_forecaster", "lstm_seq2seq_attention", "lstm_captioner"]
     try:
         for name in names:
-            model = tiny_model(name)
+            model = tiny_model(name, eager=True)
             x, y = example_batch(model)
             # The recurrent stack computes in bfloat16, outputs stay float32.
             assert any(layer.compute_dtype == "bfloat16" for layer in model.layers), name

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 import rnnzoo
 
 SETTINGS = settings(
-    max_examples=4, deadline=None, derandomize=True,
+    max_examples=10, deadline=None, derandomize=True,
     suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
 
@@ -31,6 +31,7 @@ stack_kwargs = st.fixed_dictionaries({
 
 def _round_trip(model, x, y, tmp_path):
     rnnzoo.compile_for(model)
+    model.run_eagerly = keras.backend.backend() == "tensorflow"  # tiny: skip tracing
     history = model.fit(x, y, epochs=1, verbose=0)
     assert np.isfinite(history.history["loss"][0])
     expected = keras.ops.convert_to_numpy(model(x))

@@ -16,21 +16,33 @@ def _accuracy(pred, true):
     return float(np.mean(pred == true))
 
 
-def test_many_to_one_remembers_the_first_token_over_20_steps():
+def test_many_to_one_tells_whether_the_first_token_equals_the_last_over_20_steps():
+    # First and last tokens from {1, 2, 3}, 18 distractors from {4..9} between
+    # them; half the examples repeat the first token at the end. Gated cells
+    # sit on a long plateau here at small budgets (their memory of step 1
+    # decays through 19 forget gates at initialisation); the IRNN's identity
+    # recurrence keeps it, the seed notes' point about identity init.
     n, steps = 3000, 20
-    x = RNG.integers(1, 4, size=(n, steps)).astype("int32")
-    equal = RNG.random(n) < 0.5
-    x[equal, -1] = x[equal, 0]
-    x[~equal, -1] = x[~equal, 0] % 3 + 1  # a different token: balanced classes
-    y = (x[:, 0] == x[:, -1]).astype("float32")
-    model = rnnzoo.sequence_classifier(vocabulary_size=4, embedding_dim=8, cell="gru",
-                                       units=32, num_classes="binary")
-    rnnzoo.compile_for(model, learning_rate=1e-2)
-    model.fit(x[:2500], y[:2500], epochs=15, batch_size=64, verbose=0)
+    x = RNG.integers(4, 10, size=(n, steps)).astype("int32")
+    first = RNG.integers(1, 4, n)
+    last = np.where(RNG.random(n) < 0.5, first, first % 3 + 1)
+    x[:, 0], x[:, -1] = first, last
+    y = (first == last).astype("float32")
+    model = rnnzoo.sequence_classifier(vocabulary_size=10, embedding_dim=8, cell="simple",
+                                       identity_init=True, units=64, num_classes="binary")
+    rnnzoo.compile_for(model, learning_rate=2e-3)
+
+    class StopWhenLearned(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            self.model.stop_training = logs["accuracy"] >= 0.995
+
+    # Seeds tried here left the plateau between epochs 3 and 12.
+    model.fit(x[:2500], y[:2500], epochs=20, batch_size=64, verbose=0,
+              callbacks=[StopWhenLearned()])
     accuracy = _accuracy(model.predict(x[2500:], verbose=0)[:, 0] > 0.5, y[2500:] > 0.5)
     majority = max(y[2500:].mean(), 1 - y[2500:].mean())
-    assert accuracy >= 0.90, accuracy
-    assert majority < 0.6
+    assert majority < 0.56
+    assert accuracy >= 0.95, accuracy
 
 
 def test_aligned_tagger_outputs_the_token_seen_3_steps_earlier():
