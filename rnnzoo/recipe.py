@@ -372,6 +372,7 @@ def tune(args, builder, x, y=None, *, validation_data, fixed, recipe_name, quick
         trials_table=os.path.join(args.output_dir, "trials.tsv"),
     )
     write_metrics(os.path.join(args.output_dir, METRICS_FILE), metrics)
+    finish(args)
     summary(recipe_name, metrics, ["tuner", "trials", "best_score", "tune_seconds"],
             args.output_dir)
     return metrics
