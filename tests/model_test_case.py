@@ -95,7 +95,11 @@ def run_model_test(
     assert outputs.shape == tuple(expected_output_shape), (outputs.shape, expected_output_shape)
     assert np.all(np.isfinite(outputs))
 
-    if input_lengths is not None:
+    # Padding invariance: each example alone equals its row of the batch. On
+    # JAX every new length recompiles, so the backend matrix leaves this to
+    # the TensorFlow pass and to the stack-level padding tests that run on
+    # both backends.
+    if input_lengths is not None and keras.backend.backend() == "tensorflow":
         for i in range(outputs.shape[0]):
             alone = predict(model, _slice_example(x, i, input_lengths))
             batched = outputs[i:i + 1]
