@@ -47,7 +47,7 @@ def tokenize(text):
     return _TOKEN.findall(text)
 
 
-_SPLIT_HYPHEN = re.compile(r"(?<=\w) - (?=\w)")
+_SPLIT_HYPHEN = re.compile(r"(?<=[\w\]]) - (?=[\w\[])")
 
 
 def detokenize(tokens):
