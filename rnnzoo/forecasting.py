@@ -35,7 +35,6 @@ import numpy as np
 import pandas as pd
 
 from rnnzoo.datasets.series import SERIES
-from rnnzoo.datasets.series import chronological_split
 from rnnzoo.datasets.series import load_series
 from rnnzoo.metrics import mase
 from rnnzoo.models.forecaster import forecaster

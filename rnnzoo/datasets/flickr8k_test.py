@@ -1,27 +1,14 @@
 import gzip
-import os
-from pathlib import Path
 
 import pytest
 
 from rnnzoo.datasets import flickr8k
-
-
-def _shared_data_dir():
-    env = os.environ.get("RNNZOO_DATA_DIR")
-    repo = Path(__file__).resolve().parents[2]
-    for candidate in (env, repo.parent / "shared" / "data"):
-        if candidate and Path(candidate).is_dir():
-            return Path(candidate)
-    return None
+from rnnzoo.datasets._testing import shared_data_dir
 
 
 @pytest.fixture(scope="module")
 def shared():
-    path = _shared_data_dir()
-    if path is None or not (path / "flickr8k_captions").is_dir():
-        pytest.skip("shared flickr8k_captions data not available")
-    return path
+    return shared_data_dir("flickr8k_captions")
 
 
 @pytest.fixture(scope="module")

@@ -1,27 +1,14 @@
 import gzip
-import os
-from pathlib import Path
 
 import pytest
 
 from rnnzoo.datasets import fra_eng
-
-
-def _shared_data_dir():
-    env = os.environ.get("RNNZOO_DATA_DIR")
-    repo = Path(__file__).resolve().parents[2]
-    for candidate in (env, repo.parent / "shared" / "data"):
-        if candidate and Path(candidate).is_dir():
-            return Path(candidate)
-    return None
+from rnnzoo.datasets._testing import shared_data_dir
 
 
 @pytest.fixture(scope="module")
 def shared():
-    path = _shared_data_dir()
-    if path is None or not (path / "fra_eng").is_dir():
-        pytest.skip("shared fra_eng data not available")
-    return path
+    return shared_data_dir("fra_eng")
 
 
 @pytest.fixture(scope="module")

@@ -1,6 +1,5 @@
 import gzip
 import hashlib
-import os
 from pathlib import Path
 
 import pytest
@@ -12,15 +11,7 @@ from rnnzoo.datasets import resolve
 from rnnzoo.datasets import series
 from rnnzoo.datasets import sst2
 from rnnzoo.datasets import time_machine
-
-
-def _shared_data_dir():
-    env = os.environ.get("RNNZOO_DATA_DIR")
-    repo = Path(__file__).resolve().parents[2]
-    for candidate in (env, repo.parent / "shared" / "data"):
-        if candidate and Path(candidate).is_dir():
-            return Path(candidate)
-    return None
+from rnnzoo.datasets._testing import shared_data_dir
 
 
 def _write(path, text, gz=False):
@@ -201,9 +192,7 @@ def test_hash_mismatch_is_not_reported_as_missing(tmp_path, monkeypatch):
 
 
 def test_pinned_hashes_match_the_shared_copies():
-    shared = _shared_data_dir()
-    if shared is None:
-        pytest.skip("shared data not available")
+    shared = shared_data_dir("sst2")
     pinned = {
         "sst2": sst2.DOWNLOADS,
         "timemachine": time_machine.DOWNLOADS,

@@ -1,26 +1,13 @@
-import os
-from pathlib import Path
 
 import pytest
 
 from rnnzoo.datasets import time_machine
-
-
-def _shared_data_dir():
-    env = os.environ.get("RNNZOO_DATA_DIR")
-    repo = Path(__file__).resolve().parents[2]
-    for candidate in (env, repo.parent / "shared" / "data"):
-        if candidate and Path(candidate).is_dir():
-            return Path(candidate)
-    return None
+from rnnzoo.datasets._testing import shared_data_dir
 
 
 @pytest.fixture(scope="module")
 def shared():
-    path = _shared_data_dir()
-    if path is None or not (path / "timemachine").is_dir():
-        pytest.skip("shared timemachine data not available")
-    return path
+    return shared_data_dir("timemachine")
 
 
 @pytest.fixture(scope="module")
