@@ -16,11 +16,10 @@ _STATES_PER_CELL = {"lstm": 2, "gru": 1, "simple": 1}
 # Backends on which `make_recurrent_layer` builds rnnzoo's fused LSTM/GRU
 # (`rnnzoo.layers.fast_rnn`, weight-compatible with Keras') instead of
 # `keras.layers.LSTM`/`GRU`: only those where it measured faster (see
-# docs/benchmarks.md). None yet: the measurements so far, on a shared,
-# heavily loaded 2-core machine, put it within noise of Keras on both
-# backends, so the default stays Keras until a clean run shows otherwise.
-# `("tensorflow", "jax")` opts in.
-FAST_RNN_BACKENDS = ()
+# docs/benchmarks.md): TensorFlow (7 of 8 benchmark rows faster than Keras).
+# On JAX the runs so far were within noise of Keras, so JAX keeps Keras'
+# layers; add "jax" to opt in, or set `()` for Keras everywhere.
+FAST_RNN_BACKENDS = ("tensorflow",)
 
 
 def _lstm_gru_classes():
