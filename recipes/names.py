@@ -65,10 +65,7 @@ def train(args):
     output_dir = recipe.start(args)
     timer = recipe.Timer()
     data = load_names(data_dir=args.data_dir)
-    train_x, train_y = data.train.x, data.train.y
-    if args.limit:
-        keep = np.random.default_rng(args.seed).permutation(len(train_x))[:args.limit]
-        train_x, train_y = train_x[np.sort(keep)], train_y[np.sort(keep)]
+    train_x, train_y = recipe.training_subset(data.train.x, data.train.y, args.limit, args.seed)
     num_classes = data.num_classes
 
     # Characters -> ids for the RNNs; character 1-4-grams -> multi-hot for the MLP.

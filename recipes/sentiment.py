@@ -80,10 +80,7 @@ def train(args):
     output_dir = recipe.start(args)
     timer = recipe.Timer()
     data = load_sst2(data_dir=args.data_dir)
-    train_x, train_y = data.train.x, data.train.y
-    if args.limit:
-        keep = np.sort(np.random.default_rng(args.seed).permutation(len(train_x))[:args.limit])
-        train_x, train_y = train_x[keep], train_y[keep]
+    train_x, train_y = recipe.training_subset(data.train.x, data.train.y, args.limit, args.seed)
 
     words = text.count_vocabulary(train_x, standardize=STANDARDIZE,
                                   max_tokens=args.max_tokens)

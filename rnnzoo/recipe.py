@@ -27,6 +27,8 @@ import shutil
 import tempfile
 import time
 
+import numpy as np
+
 MODEL_FILE = "model.keras"
 METRICS_FILE = "metrics.json"
 CHECKPOINTS = "checkpoints"
@@ -376,6 +378,23 @@ def tune(args, builder, x, y=None, *, validation_data, fixed, recipe_name, quick
     summary(recipe_name, metrics, ["tuner", "trials", "best_score", "tune_seconds"],
             args.output_dir)
     return metrics
+
+
+def training_subset(x, y, limit, seed):
+    """A seeded random subset of `limit` training examples, in file order.
+
+    Used by `--limit` (quick runs and tests); `limit` None or 0 keeps all.
+
+    Example:
+
+    >>> x, y = training_subset(np.arange(10), np.arange(10), 3, seed=0)
+    >>> len(x), bool((x == y).all())
+    (3, True)
+    """
+    if not limit:
+        return x, y
+    keep = np.sort(np.random.default_rng(seed).permutation(len(x))[:limit])
+    return x[keep], y[keep]
 
 
 def write_metrics(path, metrics):

@@ -11,7 +11,6 @@ from rnnzoo.validation import check_positive_int
 
 CELLS = ("lstm", "gru", "simple")
 MERGE_MODES = ("concat", "sum", "mul", "ave")
-_STATES_PER_CELL = {"lstm": 2, "gru": 1, "simple": 1}
 
 # Backends on which `make_recurrent_layer` builds rnnzoo's fused LSTM/GRU
 # (`rnnzoo.layers.fast_rnn`, weight-compatible with Keras') instead of
@@ -264,11 +263,6 @@ def stack_layers_from_model(model, name):
     if f"{name}_last_step" in by_name:
         stack[-1]["last"] = by_name[f"{name}_last_step"]
     return stack
-
-
-def num_states(rnn_layer):
-    """Number of state tensors a (possibly bidirectional) layer carries."""
-    return len(state_sizes(rnn_layer))
 
 
 def state_sizes(rnn_layer):

@@ -8,21 +8,6 @@ from rnnzoo.validation import check_exactly_one
 from rnnzoo.validation import check_optional_positive_int
 from rnnzoo.validation import check_positive_int
 
-# The keyword arguments of `recurrent_stack` that builders pass through.
-STACK_DEFAULTS = dict(
-    cell="lstm",
-    units=128,
-    num_layers=1,
-    bidirectional=False,
-    merge_mode="concat",
-    residual=False,
-    dropout=0.0,
-    recurrent_dropout=0.0,
-    layer_norm=False,
-    identity_init=False,
-)
-
-
 def sequence_input(
     name,
     *,
