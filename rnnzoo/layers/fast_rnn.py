@@ -205,6 +205,110 @@ class GRU(keras.layers.GRU):
 # ---------------------------------------------------------------------------
 
 
+# ---------------------------------------------------------------------------
+# The per-step arithmetic, written once for both backends: `ops` supplies
+# sigmoid, tanh, where, concat (last axis), matmul and matmul_t (a @ b.T).
+# ---------------------------------------------------------------------------
+
+
+def _lstm_step(ops, units, masked, h, c, xw_t, m_t, u):
+    """One LSTM step: new h, new c, the gates [i, f, g, o] and tanh(c)."""
+    z = xw_t + ops.matmul(h, u)
+    s = ops.sigmoid(z)
+    g = ops.tanh(z[:, 2 * units:3 * units])
+    i, f, o = s[:, :units], s[:, units:2 * units], s[:, 3 * units:]
+    c_new = f * c + i * g
+    tc = ops.tanh(c_new)
+    h_new = o * tc
+    if masked:
+        h_new = ops.where(m_t > 0, h_new, h)
+        c_new = ops.where(m_t > 0, c_new, c)
+    return h_new, c_new, ops.concat([i, f, g, o]), tc
+
+
+def _lstm_step_grad(ops, units, masked, dh, dc, dh_t, gates_t, tc_t, cp_t, m_t, u):
+    """Backward through one LSTM step: dh and dc of the previous step, dz."""
+    dh = dh + dh_t
+    i = gates_t[:, :units]
+    f = gates_t[:, units:2 * units]
+    g = gates_t[:, 2 * units:3 * units]
+    o = gates_t[:, 3 * units:]
+    if masked:
+        dh_in, dc_in = dh * m_t, dc * m_t
+    else:
+        dh_in, dc_in = dh, dc
+    dcn = dc_in + dh_in * o * (1 - tc_t * tc_t)
+    dz = ops.concat([
+        dcn * g * i * (1 - i),
+        dcn * cp_t * f * (1 - f),
+        dcn * i * (1 - g * g),
+        dh_in * tc_t * o * (1 - o),
+    ])
+    dh_prev = ops.matmul_t(dz, u)
+    dc_prev = dcn * f
+    if masked:
+        dh_prev = dh_prev + (dh - dh_in)
+        dc_prev = dc_prev + (dc - dc_in)
+    return dh_prev, dc_prev, dz
+
+
+def _gru_step(ops, units, masked, h, xw_t, m_t, u, rb):
+    """One GRU step (reset after): new h and the saved [z, r, n, hu_h]."""
+    hu = ops.matmul(h, u) + rb
+    s = ops.sigmoid(xw_t[:, :2 * units] + hu[:, :2 * units])
+    z, r = s[:, :units], s[:, units:]
+    hu_h = hu[:, 2 * units:]
+    n = ops.tanh(xw_t[:, 2 * units:] + r * hu_h)
+    h_new = z * h + (1 - z) * n
+    if masked:
+        h_new = ops.where(m_t > 0, h_new, h)
+    return h_new, ops.concat([z, r, n, hu_h])
+
+
+def _gru_step_grad(ops, units, masked, dh, dh_t, saved_t, hp_t, m_t, u):
+    """Backward through one GRU step: dh of the previous step, dxw, dhu."""
+    dh = dh + dh_t
+    z = saved_t[:, :units]
+    r = saved_t[:, units:2 * units]
+    n = saved_t[:, 2 * units:3 * units]
+    hu_h = saved_t[:, 3 * units:]
+    dh_in = dh * m_t if masked else dh
+    dn = dh_in * (1 - z) * (1 - n * n)
+    dzp = dh_in * (hp_t - n) * z * (1 - z)
+    drp = dn * hu_h * r * (1 - r)
+    dxw = ops.concat([dzp, drp, dn])
+    dhu = ops.concat([dzp, drp, dn * r])
+    dh_prev = ops.matmul_t(dhu, u) + dh_in * z
+    if masked:
+        dh_prev = dh_prev + (dh - dh_in)
+    return dh_prev, dxw, dhu
+
+
+def _jax_ops():
+    import types
+
+    import jax
+    import jax.numpy as jnp
+
+    return types.SimpleNamespace(
+        sigmoid=jax.nn.sigmoid, tanh=jnp.tanh, where=jnp.where,
+        concat=lambda xs: jnp.concatenate(xs, axis=-1),
+        matmul=lambda a, b: a @ b, matmul_t=lambda a, b: a @ b.T,
+    )
+
+
+def _tf_ops():
+    import types
+
+    import tensorflow as tf
+
+    return types.SimpleNamespace(
+        sigmoid=tf.sigmoid, tanh=tf.tanh, where=tf.where,
+        concat=lambda xs: tf.concat(xs, -1), matmul=tf.matmul,
+        matmul_t=lambda a, b: tf.matmul(a, b, transpose_b=True),
+    )
+
+
 def _jax_lstm(xw, u, h0, c0, mask):
     import jax
     import jax.numpy as jnp
@@ -212,22 +316,11 @@ def _jax_lstm(xw, u, h0, c0, mask):
     masked = mask is not None
     m = jnp.asarray(mask, xw.dtype) if masked else jnp.zeros((xw.shape[0], 1, 1), xw.dtype)
     units = u.shape[0]
+    ops = _jax_ops()
 
     def forward(xw, u, h0, c0, m):
         def step(carry, inp):
-            h, c = carry
-            xw_t, m_t = inp
-            z = xw_t + h @ u
-            s = jax.nn.sigmoid(z)
-            g = jnp.tanh(z[:, 2 * units:3 * units])
-            i, f, o = s[:, :units], s[:, units:2 * units], s[:, 3 * units:]
-            c_new = f * c + i * g
-            tc = jnp.tanh(c_new)
-            h_new = o * tc
-            if masked:
-                h_new = jnp.where(m_t > 0, h_new, h)
-                c_new = jnp.where(m_t > 0, c_new, c)
-            gates = jnp.concatenate([i, f, g, o], axis=-1)
+            h_new, c_new, gates, tc = _lstm_step(ops, units, masked, *carry, *inp, u)
             return (h_new, c_new), (h_new, c_new, gates, tc)
 
         (_, c_last), (hs, cs, gates, tcs) = jax.lax.scan(step, (h0, c0), (xw, m))
@@ -247,32 +340,9 @@ def _jax_lstm(xw, u, h0, c0, mask):
         dhs, dc_last = cotangents
         c_prev = jnp.concatenate([c0[None], cs[:-1]], axis=0)
         h_prev = jnp.concatenate([h0[None], hs[:-1]], axis=0)
-        ut = u.T
 
         def step(carry, inp):
-            dh, dc = carry
-            dh_t, gates_t, tc_t, cp_t, m_t = inp
-            dh = dh + dh_t
-            i = gates_t[:, :units]
-            f = gates_t[:, units:2 * units]
-            g = gates_t[:, 2 * units:3 * units]
-            o = gates_t[:, 3 * units:]
-            if masked:
-                dh_in, dc_in = dh * m_t, dc * m_t
-            else:
-                dh_in, dc_in = dh, dc
-            dcn = dc_in + dh_in * o * (1 - tc_t * tc_t)
-            dz = jnp.concatenate([
-                dcn * g * i * (1 - i),
-                dcn * cp_t * f * (1 - f),
-                dcn * i * (1 - g * g),
-                dh_in * tc_t * o * (1 - o),
-            ], axis=-1)
-            dh_prev = dz @ ut
-            dc_prev = dcn * f
-            if masked:
-                dh_prev = dh_prev + (dh - dh_in)
-                dc_prev = dc_prev + (dc - dc_in)
+            dh_prev, dc_prev, dz = _lstm_step_grad(ops, units, masked, *carry, *inp, u)
             return (dh_prev, dc_prev), dz
 
         (dh0, dc0), dz = jax.lax.scan(
@@ -292,19 +362,12 @@ def _jax_gru(xw, u, rb, h0, mask):
     masked = mask is not None
     m = jnp.asarray(mask, xw.dtype) if masked else jnp.zeros((xw.shape[0], 1, 1), xw.dtype)
     units = u.shape[0]
+    ops = _jax_ops()
 
     def forward(xw, u, rb, h0, m):
         def step(h, inp):
-            xw_t, m_t = inp
-            hu = h @ u + rb
-            s = jax.nn.sigmoid(xw_t[:, :2 * units] + hu[:, :2 * units])
-            z, r = s[:, :units], s[:, units:]
-            hu_h = hu[:, 2 * units:]
-            n = jnp.tanh(xw_t[:, 2 * units:] + r * hu_h)
-            h_new = z * h + (1 - z) * n
-            if masked:
-                h_new = jnp.where(m_t > 0, h_new, h)
-            return h_new, (h_new, jnp.concatenate([z, r, n, hu_h], axis=-1))
+            h_new, saved = _gru_step(ops, units, masked, h, *inp, u, rb)
+            return h_new, (h_new, saved)
 
         _, (hs, saved) = jax.lax.scan(step, h0, (xw, m))
         return hs, saved
@@ -320,24 +383,9 @@ def _jax_gru(xw, u, rb, h0, mask):
     def run_bwd(res, dhs):
         u, h0, m, hs, saved = res
         h_prev = jnp.concatenate([h0[None], hs[:-1]], axis=0)
-        ut = u.T
 
         def step(dh, inp):
-            dh_t, saved_t, hp_t, m_t = inp
-            dh = dh + dh_t
-            z = saved_t[:, :units]
-            r = saved_t[:, units:2 * units]
-            n = saved_t[:, 2 * units:3 * units]
-            hu_h = saved_t[:, 3 * units:]
-            dh_in = dh * m_t if masked else dh
-            dn = dh_in * (1 - z) * (1 - n * n)
-            dzp = dh_in * (hp_t - n) * z * (1 - z)
-            drp = dn * hu_h * r * (1 - r)
-            dxw = jnp.concatenate([dzp, drp, dn], axis=-1)
-            dhu = jnp.concatenate([dzp, drp, dn * r], axis=-1)
-            dh_prev = dhu @ ut + dh_in * z
-            if masked:
-                dh_prev = dh_prev + (dh - dh_in)
+            dh_prev, dxw, dhu = _gru_step_grad(ops, units, masked, dh, *inp, u)
             return dh_prev, (dxw, dhu)
 
         dh0, (dxw, dhu) = jax.lax.scan(
@@ -357,25 +405,14 @@ def _tf_lstm(xw, u, h0, c0, mask):
     masked = mask is not None
     m = tf.cast(mask, xw.dtype) if masked else tf.zeros([tf.shape(xw)[0], 1, 1], xw.dtype)
     units = u.shape[0]
+    ops = _tf_ops()
     # Plain tensors (not variable reads) into the custom-gradient function.
     u = tf.identity(u)
 
     @tf.custom_gradient
     def run(xw, u, h0, c0, m):
         def step(carry, inp):
-            h, c = carry[0], carry[1]
-            xw_t, m_t = inp
-            z = xw_t + tf.matmul(h, u)
-            s = tf.sigmoid(z)
-            g = tf.tanh(z[:, 2 * units:3 * units])
-            i, f, o = s[:, :units], s[:, units:2 * units], s[:, 3 * units:]
-            c_new = f * c + i * g
-            tc = tf.tanh(c_new)
-            h_new = o * tc
-            if masked:
-                h_new = tf.where(m_t > 0, h_new, h)
-                c_new = tf.where(m_t > 0, c_new, c)
-            return (h_new, c_new, tf.concat([i, f, g, o], -1), tc)
+            return _lstm_step(ops, units, masked, carry[0], carry[1], *inp, u)
 
         dummy = tf.zeros_like(xw[0])
         hs, cs, gates, tcs = tf.scan(
@@ -387,30 +424,7 @@ def _tf_lstm(xw, u, h0, c0, mask):
             h_prev = tf.concat([h0[None], hs[:-1]], 0)
 
             def bstep(carry, inp):
-                dh, dc = carry[0], carry[1]
-                dh_t, gates_t, tc_t, cp_t, m_t = inp
-                dh = dh + dh_t
-                i = gates_t[:, :units]
-                f = gates_t[:, units:2 * units]
-                g = gates_t[:, 2 * units:3 * units]
-                o = gates_t[:, 3 * units:]
-                if masked:
-                    dh_in, dc_in = dh * m_t, dc * m_t
-                else:
-                    dh_in, dc_in = dh, dc
-                dcn = dc_in + dh_in * o * (1 - tc_t * tc_t)
-                dz = tf.concat([
-                    dcn * g * i * (1 - i),
-                    dcn * cp_t * f * (1 - f),
-                    dcn * i * (1 - g * g),
-                    dh_in * tc_t * o * (1 - o),
-                ], -1)
-                dh_prev = tf.matmul(dz, u, transpose_b=True)
-                dc_prev = dcn * f
-                if masked:
-                    dh_prev = dh_prev + (dh - dh_in)
-                    dc_prev = dc_prev + (dc - dc_in)
-                return (dh_prev, dc_prev, dz)
+                return _lstm_step_grad(ops, units, masked, carry[0], carry[1], *inp, u)
 
             dh_last = tf.zeros_like(h0)
             if dhs is None:
@@ -438,23 +452,14 @@ def _tf_gru(xw, u, rb, h0, mask):
     masked = mask is not None
     m = tf.cast(mask, xw.dtype) if masked else tf.zeros([tf.shape(xw)[0], 1, 1], xw.dtype)
     units = u.shape[0]
+    ops = _tf_ops()
     # Plain tensors (not variable reads) into the custom-gradient function.
     u = tf.identity(u)
 
     @tf.custom_gradient
     def run(xw, u, rb, h0, m):
         def step(carry, inp):
-            h = carry[0]
-            xw_t, m_t = inp
-            hu = tf.matmul(h, u) + rb
-            s = tf.sigmoid(xw_t[:, :2 * units] + hu[:, :2 * units])
-            z, r = s[:, :units], s[:, units:]
-            hu_h = hu[:, 2 * units:]
-            n = tf.tanh(xw_t[:, 2 * units:] + r * hu_h)
-            h_new = z * h + (1 - z) * n
-            if masked:
-                h_new = tf.where(m_t > 0, h_new, h)
-            return (h_new, tf.concat([z, r, n, hu_h], -1))
+            return _gru_step(ops, units, masked, carry[0], *inp, u, rb)
 
         hs, saved = tf.scan(
             step, (xw, m), initializer=(h0, tf.zeros_like(tf.concat([h0] * 4, -1)))
@@ -466,23 +471,7 @@ def _tf_gru(xw, u, rb, h0, mask):
             h_prev = tf.concat([h0[None], hs[:-1]], 0)
 
             def bstep(carry, inp):
-                dh = carry[0]
-                dh_t, saved_t, hp_t, m_t = inp
-                dh = dh + dh_t
-                z = saved_t[:, :units]
-                r = saved_t[:, units:2 * units]
-                n = saved_t[:, 2 * units:3 * units]
-                hu_h = saved_t[:, 3 * units:]
-                dh_in = dh * m_t if masked else dh
-                dn = dh_in * (1 - z) * (1 - n * n)
-                dzp = dh_in * (hp_t - n) * z * (1 - z)
-                drp = dn * hu_h * r * (1 - r)
-                dxw = tf.concat([dzp, drp, dn], -1)
-                dhu = tf.concat([dzp, drp, dn * r], -1)
-                dh_prev = tf.matmul(dhu, u, transpose_b=True) + dh_in * z
-                if masked:
-                    dh_prev = dh_prev + (dh - dh_in)
-                return (dh_prev, dxw, dhu)
+                return _gru_step_grad(ops, units, masked, carry[0], *inp, u)
 
             zeros3 = tf.zeros_like(tf.concat([h0] * 3, -1))
             dhs_, dxw, dhu = tf.scan(
