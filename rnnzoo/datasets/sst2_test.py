@@ -18,9 +18,10 @@ def data(shared):
 
 def test_sizes(data):
     assert (len(data.train), len(data.validation), len(data.test)) == (
-        63975, 3374, 872,
+        60679, 555, 872,
     )  # fmt: skip
-    assert len(data.train) + len(data.validation) == 67349
+    # 6,115 phrase rows of the held-out sentences are in neither split
+    assert len(data.train) + len(data.validation) == 67349 - 6115
     assert data.class_names == ("negative", "positive")
     assert np.bincount(data.test.y).tolist() == [428, 444]
     assert set(data.validation.y.tolist()) == {0, 1}
@@ -30,13 +31,45 @@ def test_types_and_content(data):
     for split in (data.train, data.validation, data.test):
         assert split.x.dtype == object and split.y.dtype == np.int64
         assert set(split.y.tolist()) <= {0, 1}
-    assert data.train.x[0] == "hide new secretions from the parental units"
-    assert data.train.y[0] == 0
+    # the file's first row is a phrase of a held-out sentence: dropped
+    assert "hide new secretions from the parental units" not in set(data.train.x)
+    assert data.train.x[0] == (
+        "that loves its characters and communicates something rather "
+        "beautiful about human nature")
+    assert data.train.y[0] == 1
     assert data.test.x[0] == "one long string of cliches ."
 
 
 def test_validation_disjoint_from_train_by_sentence(data):
     assert not set(data.train.x) & set(data.validation.x)
+
+
+def test_validation_sentences_are_whole_and_unseen(data):
+    # no training row is a phrase (token span) of a validation sentence ...
+    train = set(data.train.x)
+    for sentence in data.validation.x:
+        tokens = sentence.split()
+        n = len(tokens)
+        assert not any(" ".join(tokens[a:b]) in train
+                       for a in range(n) for b in range(a + 1, n + 1))
+    # ... and validation sentences look like dev's (whole sentences, not phrases)
+    lengths = [len(s.split()) for s in data.validation.x]
+    dev = [len(s.split()) for s in data.test.x]
+    assert abs(np.median(lengths) - np.median(dev)) <= 2
+
+
+def test_sentence_holdout_small():
+    texts = ["a b c", "a b", "b c", "c", "d e f", "d e", "g"]
+    train, held = sst2.sentence_holdout(texts, 0.0)
+    assert (train, held) == (list(range(7)), [])
+    train, held = sst2.sentence_holdout(texts, 0.9999)
+    # the complete sentences are "a b c", "d e f" and "g"; every span goes
+    assert held == [0, 4, 6] and train == []
+
+
+def test_row_validation_keeps_the_old_split(shared):
+    rows = sst2.load_sst2(data_dir=shared, validation_fraction=0.05, validation="rows")
+    assert (len(rows.train), len(rows.validation)) == (63975, 3374)
 
 
 def test_deterministic(shared, data):
@@ -47,7 +80,7 @@ def test_deterministic(shared, data):
 
 def test_validation_fraction(shared):
     small = sst2.load_sst2(data_dir=shared, validation_fraction=0.01)
-    assert 0.005 < len(small.validation) / 67349 < 0.015
+    assert 0.005 < len(small.validation) / 6886 < 0.015  # complete sentences
     none = sst2.load_sst2(data_dir=shared, validation_fraction=0)
     assert len(none.train) == 67349 and len(none.validation) == 0
 
@@ -74,6 +107,8 @@ def test_bad_header_and_arguments(tmp_path, shared):
         sst2.load_sst2(data_dir=shared, source="hub")
     with pytest.raises(ValueError, match="Received: validation_fraction=1"):
         sst2.load_sst2(data_dir=shared, validation_fraction=1)
+    with pytest.raises(ValueError, match="Received: validation='dev'"):
+        sst2.load_sst2(data_dir=shared, validation="dev")
 
 
 def test_tfds_source_with_mock_data():
