@@ -59,7 +59,12 @@ def _compile(fn):
     if backend == "tensorflow":
         import tensorflow as tf
 
-        return tf.function(fn, reduce_retracing=True, autograph=False)
+        # XLA (`jit_compile`) fuses the step's small ops: 1.5-1.7x the plain
+        # graph at batch 64 and 2-5x at batch 1 on CPU (bench/decode.py),
+        # with identical ids.
+        return tf.function(
+            fn, reduce_retracing=True, autograph=False, jit_compile=True
+        )
     return fn  # Other backends run the same loop eagerly.
 
 
