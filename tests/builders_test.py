@@ -122,6 +122,23 @@ def test_tbptt_batches_continue_each_row():
     np.testing.assert_array_equal(x[4:8, 0], x[0:4, -1] + 1)
 
 
+def test_embedding_dropout_drops_whole_channels_in_training_only():
+    model = rnnzoo.sequence_classifier(vocabulary_size=50, embedding_dim=64,
+                                       units=8, num_classes=2, embedding_dropout=0.5,
+                                       name="clf")
+    layer = model.get_layer("clf_embedding_dropout")
+    assert model.count_params() == rnnzoo.sequence_classifier(
+        vocabulary_size=50, embedding_dim=64, units=8, num_classes=2).count_params()
+    x = np.ones((4, 6, 64), "float32")
+    dropped = np.asarray(layer(x, training=True))
+    # a channel is dropped at every step or at none (scaled by 1 / (1 - rate))
+    assert set(np.unique(dropped).tolist()) == {0.0, 2.0}
+    assert (dropped == dropped[:, :1, :]).all()
+    assert 0.2 < (dropped[:, 0, :] == 0).mean() < 0.8
+    tokens = np.array([[3, 4, 5, 0]])
+    np.testing.assert_array_equal(model(tokens), model(tokens))  # inference: no dropout
+
+
 @pytest.mark.parametrize(
     "builder, kwargs, arg",
     [
@@ -133,6 +150,7 @@ def test_tbptt_batches_continue_each_row():
         (rnnzoo.sequence_classifier, dict(vocabulary_size=10, num_classes=1), "num_classes=1"),
         (rnnzoo.sequence_classifier, dict(num_classes=2), "vocabulary_size=None, num_features=None"),
         (rnnzoo.sequence_classifier, dict(vocabulary_size=0, num_classes=2), "vocabulary_size=0"),
+        (rnnzoo.sequence_classifier, dict(vocabulary_size=9, num_classes=2, embedding_dropout=1.0), "embedding_dropout=1.0"),
         (rnnzoo.seq2seq, dict(source_vocabulary_size=9, target_vocabulary_size=9, attention="dot"), "attention='dot'"),
         (rnnzoo.seq2seq, dict(source_vocabulary_size=9, target_vocabulary_size=9, decoder_cell="rnn"), "decoder_cell='rnn'"),
         (rnnzoo.sequence_generator, dict(vocabulary_size=9, num_features=4, attention="luong"), "attention='luong'"),

@@ -16,6 +16,7 @@ def sequence_classifier(
     vocabulary_size=None,
     num_features=None,
     embedding_dim=128,
+    embedding_dropout=0.0,
     sequence_length=None,
     mask_value=None,
     num_classes=None,
@@ -40,6 +41,8 @@ def sequence_classifier(
         vocabulary_size: token input (ids, 0 = padding); or
         num_features: float feature input `(time, num_features)`.
         embedding_dim: embedding width (token input).
+        embedding_dropout: rate of whole embedding channels dropped in
+            training (`SpatialDropout1D`; token input).
         sequence_length: fixed length, or None for variable length.
         mask_value: float inputs equal to this value on every feature are
             masked (feature input only).
@@ -70,7 +73,7 @@ def sequence_classifier(
     inputs, x, mask = sequence_input(
         name, vocabulary_size=vocabulary_size, num_features=num_features,
         embedding_dim=embedding_dim, sequence_length=sequence_length,
-        mask_value=mask_value,
+        mask_value=mask_value, embedding_dropout=embedding_dropout,
     )
     x = recurrent_stack(
         x, cell=cell, units=units, num_layers=num_layers,

@@ -5,6 +5,7 @@ import keras
 from rnnzoo.layers.masks import PaddingMask
 from rnnzoo.validation import check_choice
 from rnnzoo.validation import check_exactly_one
+from rnnzoo.validation import check_fraction
 from rnnzoo.validation import check_optional_positive_int
 from rnnzoo.validation import check_positive_int
 
@@ -18,11 +19,14 @@ def sequence_input(
     mask_value=None,
     batch_size=None,
     prefix=None,
+    embedding_dropout=0.0,
 ):
     """Creates the sequence input of a builder: token ids or float features.
 
     Token ids are padded with 0 (`Embedding(mask_zero=True)` and an explicit
-    `PaddingMask`); float features may be masked with `mask_value`.
+    `PaddingMask`); float features may be masked with `mask_value`. With
+    `embedding_dropout`, whole embedding channels are dropped during
+    training (`SpatialDropout1D`, `{prefix}_embedding_dropout`).
 
     Returns:
         `(inputs, x, mask)`: the `keras.Input`, the `(batch, time, dim)`
@@ -43,6 +47,10 @@ def sequence_input(
             vocabulary_size, embedding_dim, mask_zero=True,
             name=f"{prefix}_embedding",
         )(inputs)
+        if check_fraction("embedding_dropout", embedding_dropout) > 0:
+            x = keras.layers.SpatialDropout1D(
+                embedding_dropout, name=f"{prefix}_embedding_dropout"
+            )(x)
         return inputs, x, mask
     num_features = check_positive_int("num_features", num_features)
     inputs = keras.Input(
