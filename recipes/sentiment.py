@@ -7,14 +7,17 @@
     python recipes/sentiment.py --tune bayesian --max-trials 10         # search the BiLSTM
 
 The model is an ensemble saved as ONE `.keras` file that takes raw strings:
-`--members` BiLSTM classifiers (`rnnzoo.sequence_classifier` via the
-`bilstm_sentiment` preset: word embedding, spatial dropout, BiLSTM, max
-pooling, head dropout; different seeds) plus one MLP over word 1-2-gram
-counts (`rnnzoo.dense_baseline`); their probabilities of "positive" are
-averaged. The vocabularies are counted in Python and handed to
-`TextVectorization(vocabulary=...)` (no `adapt()`). Model selection
-(early stopping) uses a validation part held out of the training file;
-the official dev split is only scored.
+`--members` bidirectional recurrent classifiers (`rnnzoo.sequence_classifier`
+via the `bilstm_sentiment` preset: word embedding, spatial dropout,
+bidirectional layer, pooling, head dropout; member i takes the i-th of
+`MEMBER_VARIANTS` (BiLSTM + max pooling, BiGRU + max pooling, BiLSTM +
+attention pooling, ...) and seed `--seed + i`) plus one MLP over word
+1-2-gram counts (`rnnzoo.dense_baseline`); their probabilities of
+"positive" are averaged. The vocabularies are counted in Python and handed
+to `TextVectorization(vocabulary=...)` (no `adapt()`). Model selection
+(early stopping, best epoch restored) uses whole training sentences held out
+with all their phrases (`load_sst2(validation="sentences")`); the official
+dev split is only scored.
 """
 
 import os
@@ -28,6 +31,12 @@ from rnnzoo import recipe  # noqa: E402
 
 STANDARDIZE = "lower_and_strip_punctuation"
 NGRAMS = (1, 2)
+MEMBER_VARIANTS = (
+    dict(cell="lstm", pooling="max"),
+    dict(cell="gru", pooling="max"),
+    dict(cell="lstm", pooling="attention"),
+)
+"""Member i of the ensemble uses `MEMBER_VARIANTS[i % 3]` (diversity)."""
 DEMO_SENTENCES = (
     "a gorgeous, witty film",
     "a dull, tedious mess",
@@ -36,10 +45,10 @@ DEMO_SENTENCES = (
 
 
 def build_parser():
-    p = recipe.parser("sentiment", __doc__.splitlines()[0], epochs=6, batch_size=64,
+    p = recipe.parser("sentiment", __doc__.splitlines()[0], epochs=3, batch_size=64,
                       preset="bilstm_sentiment")
-    p.add_argument("--members", type=int, default=2,
-                   help="BiLSTMs in the ensemble (default %(default)s)")
+    p.add_argument("--members", type=int, default=8,
+                   help="recurrent members of the ensemble (default %(default)s)")
     p.add_argument("--limit", type=int, default=None,
                    help="use at most this many training rows (tests)")
     p.add_argument("--max-tokens", type=int, default=20000,
@@ -52,7 +61,8 @@ def rnn_overrides(args):
     if args.quick:
         config = dict(embedding_dim=32, units=32, head_dropout_rate=0.3)
     else:
-        config = dict(embedding_dim=128, units=64, head_dropout_rate=0.5)
+        config = dict(embedding_dim=128, units=64, head_dropout_rate=0.5,
+                      embedding_dropout=0.3)
     config.update(recipe.parse_overrides(args.set))
     return config
 
@@ -110,19 +120,20 @@ def train(args):
         mlp, _bag_dataset(gram_layer, train_x, train_y, args.batch_size, args.seed), None,
         _bag_dataset(gram_layer, data.validation.x, data.validation.y, 1024),
         epochs=args.epochs, batch_size=args.batch_size, learning_rate=1e-3,
-        patience=2, verbose=args.verbose, args=args, name="ngram_mlp")
+        patience=1, verbose=args.verbose, args=args, name="ngram_mlp")
     branches.append((gram_layer, mlp))
     overrides = rnn_overrides(args)
     for member in range(args.members):
         keras.utils.set_random_seed(args.seed + 1 + member)
+        variant = {**MEMBER_VARIANTS[member % len(MEMBER_VARIANTS)], **overrides}
         with recipe.scope(args):
             model = recipe.build_preset(args.preset, f"sentiment_bilstm_{member + 1}",
                                         vocabulary_size=len(words) + text.NUM_RESERVED,
-                                        **overrides)
+                                        **variant)
         histories[f"bilstm_{member + 1}"] = recipe.fit_classifier(
             model, ids["train"], train_y, (ids["validation"], data.validation.y),
             epochs=args.epochs, batch_size=args.batch_size, learning_rate=2e-3,
-            patience=2, verbose=args.verbose, args=args, name=f"bilstm_{member + 1}")
+            patience=1, verbose=args.verbose, args=args, name=f"bilstm_{member + 1}")
         branches.append((word_layer, model))
         member_accuracy[f"bilstm_{member + 1}"] = float(np.mean(
             (model.predict(ids["test"], verbose=0)[:, 0] > 0.5) == data.test.y))
@@ -146,6 +157,8 @@ def train(args):
         vocabulary_size=len(words),
         ngram_vocabulary_size=len(grams),
         members=args.members,
+        member_variants=[MEMBER_VARIANTS[i % len(MEMBER_VARIANTS)]
+                         for i in range(args.members)],
         rnn_overrides=overrides,
         quick=args.quick,
         seed=args.seed,

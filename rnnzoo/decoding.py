@@ -1,8 +1,8 @@
 """Compiled decoding: greedy search, beam search and sampling.
 
 `decode` runs the whole output loop inside one compiled function
-(`keras.ops.while_loop` under `tf.function` on TensorFlow, under `jax.jit` on
-JAX): no Python round trip and no `predict` call per output token. It works
+(`keras.ops.while_loop` under `tf.function(jit_compile=True)` on
+TensorFlow, under `jax.jit` on JAX): no Python round trip and no `predict` call per output token. It works
 on models from `rnnzoo.seq2seq`, `rnnzoo.sequence_generator` and
 `rnnzoo.language_model` (prompt continuation). The encoder and one-step
 decoder (`rnnzoo.encoder_model`, `rnnzoo.decoder_step_model`) are built once
