@@ -36,12 +36,16 @@ MEMBER_VARIANTS = (
     dict(cell="gru", pooling="max"),
     dict(cell="lstm", pooling="attention"),
 )
-"""Member i of the ensemble uses `MEMBER_VARIANTS[i % 3]` (diversity)."""
 DEMO_SENTENCES = (
     "a gorgeous, witty film",
     "a dull, tedious mess",
     "not bad at all",
 )
+
+
+def member_variant(member):
+    """The cell and pooling of ensemble member `member` (0-based), in turn."""
+    return MEMBER_VARIANTS[member % len(MEMBER_VARIANTS)]
 
 
 def build_parser():
@@ -125,7 +129,7 @@ def train(args):
     overrides = rnn_overrides(args)
     for member in range(args.members):
         keras.utils.set_random_seed(args.seed + 1 + member)
-        variant = {**MEMBER_VARIANTS[member % len(MEMBER_VARIANTS)], **overrides}
+        variant = {**member_variant(member), **overrides}
         with recipe.scope(args):
             model = recipe.build_preset(args.preset, f"sentiment_bilstm_{member + 1}",
                                         vocabulary_size=len(words) + text.NUM_RESERVED,
@@ -157,8 +161,7 @@ def train(args):
         vocabulary_size=len(words),
         ngram_vocabulary_size=len(grams),
         members=args.members,
-        member_variants=[MEMBER_VARIANTS[i % len(MEMBER_VARIANTS)]
-                         for i in range(args.members)],
+        member_variants=[member_variant(i) for i in range(args.members)],
         rnn_overrides=overrides,
         quick=args.quick,
         seed=args.seed,

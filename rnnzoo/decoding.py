@@ -2,8 +2,8 @@
 
 `decode` runs the whole output loop inside one compiled function
 (`keras.ops.while_loop` under `tf.function(jit_compile=True)` on
-TensorFlow, under `jax.jit` on JAX): no Python round trip and no `predict` call per output token. It works
-on models from `rnnzoo.seq2seq`, `rnnzoo.sequence_generator` and
+TensorFlow, under `jax.jit` on JAX): no Python round trip and no `predict`
+call per output token. It works on models from `rnnzoo.seq2seq`, `rnnzoo.sequence_generator` and
 `rnnzoo.language_model` (prompt continuation). The encoder and one-step
 decoder (`rnnzoo.encoder_model`, `rnnzoo.decoder_step_model`) are built once
 per trained model and cached; they share its weights, so every call decodes

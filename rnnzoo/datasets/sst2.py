@@ -7,6 +7,7 @@ import csv
 import numpy as np
 
 from rnnzoo.datasets import resolve
+from rnnzoo.validation import check_choice
 
 DATASET = "sst2"
 
@@ -76,22 +77,18 @@ def sentence_holdout(texts, validation_fraction):
     ([0, 1, 2, 3], [])
     """
     tokens = [str(t).split() for t in texts]
+    joined = [" ".join(row) for row in tokens]
     inner = set()
     for row in tokens:
         inner.update(_spans(row))
     held = [
-        i for i, row in enumerate(tokens)
-        if " ".join(row) not in inner
-        and resolve.hash_fraction(" ".join(row)) < validation_fraction
+        i for i, row in enumerate(joined)
+        if row not in inner and resolve.hash_fraction(row) < validation_fraction
     ]
-    dropped = set()
+    dropped = set(joined[i] for i in held)  # the sentences and all their phrases
     for i in held:
         dropped.update(_spans(tokens[i]))
-    held_set = set(held)
-    train = [
-        i for i, row in enumerate(tokens)
-        if i not in held_set and " ".join(row) not in dropped
-    ]
+    train = [i for i, row in enumerate(joined) if row not in dropped]
     return train, held
 
 
@@ -196,11 +193,7 @@ def load_sst2(
     validation_fraction = resolve.check_fraction(
         "validation_fraction", validation_fraction
     )
-    if validation not in VALIDATION_UNITS:
-        raise ValueError(
-            f"`validation` must be one of {VALIDATION_UNITS}. "
-            f"Received: validation={validation!r}"
-        )
+    check_choice("validation", validation, VALIDATION_UNITS)
     if source == "files":
         paths = resolve.resolve_files(
             DATASET,
