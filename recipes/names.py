@@ -187,23 +187,13 @@ def print_predictions(model, names, class_names, k=3):
 
 
 def predict(argv):
-    import argparse
-
-    import rnnzoo
     from rnnzoo.datasets.names import LANGUAGES
 
-    p = argparse.ArgumentParser(prog="names.py predict",
-                                description="Top-3 languages of surnames.")
-    p.add_argument("names", nargs="+")
-    p.add_argument("--output-dir", default=os.path.join("runs", "names"),
-                   help="the trained run's folder (default %(default)s)")
+    p = recipe.command_parser("names", "predict", "Top-3 languages of surnames.",
+                              "names")
     p.add_argument("--top", type=int, default=3)
     args = p.parse_args(argv)
-    path = os.path.join(args.output_dir, recipe.MODEL_FILE)
-    if not os.path.exists(path):
-        p.error(f"no trained model at {path}: run `python recipes/names.py` first")
-    model = rnnzoo.load_model(path, compile=False)
-    print_predictions(model, args.names, LANGUAGES, args.top)
+    print_predictions(recipe.load_trained(p, args), args.names, LANGUAGES, args.top)
 
 
 def main(argv=None):

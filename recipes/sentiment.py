@@ -195,20 +195,10 @@ def print_predictions(model, sentences):
 
 
 def predict(argv):
-    import argparse
-
-    import rnnzoo
-
-    p = argparse.ArgumentParser(prog="sentiment.py predict",
-                                description="P(positive) of sentences.")
-    p.add_argument("sentences", nargs="+")
-    p.add_argument("--output-dir", default=os.path.join("runs", "sentiment"),
-                   help="the trained run's folder (default %(default)s)")
+    p = recipe.command_parser("sentiment", "predict", "P(positive) of sentences.",
+                              "sentences")
     args = p.parse_args(argv)
-    path = os.path.join(args.output_dir, recipe.MODEL_FILE)
-    if not os.path.exists(path):
-        p.error(f"no trained model at {path}: run `python recipes/sentiment.py` first")
-    print_predictions(rnnzoo.load_model(path, compile=False), args.sentences)
+    print_predictions(recipe.load_trained(p, args), args.sentences)
 
 
 def main(argv=None):

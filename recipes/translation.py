@@ -36,16 +36,17 @@ VOCAB_FILE = "vocabularies.json"
 
 
 def _parser():
-    p = recipe.parser("translation", __doc__.splitlines()[0], epochs=8,
+    p = recipe.parser("translation", __doc__.splitlines()[0], epochs=10,
                       batch_size=128)
     p.add_argument("--reverse", action="store_true", help="French -> English")
     p.add_argument("--attention", choices=["luong", "bahdanau"], default="luong")
     p.add_argument("--cell", choices=["gru", "lstm"], default="gru")
-    p.add_argument("--units", type=int, default=192)
+    p.add_argument("--units", type=int, default=128,
+                   help="encoder units per direction (the decoder gets twice)")
     p.add_argument("--embedding-dim", type=int, default=128)
-    p.add_argument("--max-tokens", type=int, default=12)
+    p.add_argument("--max-tokens", type=int, default=15)
     p.add_argument("--source-vocabulary", type=int, default=8000)
-    p.add_argument("--target-vocabulary", type=int, default=10000)
+    p.add_argument("--target-vocabulary", type=int, default=8000)
     p.add_argument("--limit", type=int, default=None,
                    help="at most this many training pairs")
     p.add_argument("--test-limit", type=int, default=None)
@@ -60,13 +61,14 @@ def _parser():
 
 
 def translate_command(argv):
-    p = _parser()
-    p.add_argument("sentences", nargs="+")
+    p = recipe.command_parser("translation", "translate",
+                              "Translates sentences with the trained model.", "sentences")
+    p.add_argument("--method", choices=["beam", "greedy"], default="beam")
     args = p.parse_args(argv)
-    model = rnnzoo.load_model(os.path.join(args.output_dir, recipe.MODEL_FILE))
+    model = recipe.load_trained(p, args)
     source, target, _ = T.load_vocabularies(os.path.join(args.output_dir, VOCAB_FILE))
     for sentence, out in zip(args.sentences, T.translate(
-            model, args.sentences, source, target, method="beam")):
+            model, args.sentences, source, target, method=args.method)):
         print(f"{sentence} -> {out}")
 
 
@@ -98,17 +100,22 @@ def _Deadline(seconds):
 def _fit(model, data, args, epochs, name="attention"):
     import keras
 
+    from rnnzoo.length_batches import LengthBatches
+
     callbacks = [keras.callbacks.EarlyStopping(monitor="val_loss", patience=2,
                                                restore_best_weights=True)]
     if args.max_minutes:
         callbacks.append(_Deadline(args.max_minutes * 60))
+    # Batches of similar-length pairs, each trimmed to its longest pair:
+    # about half the padded steps of fixed-width batches (docs/recipes.md).
+    train = LengthBatches([data.x_train, data.y_in_train], data.y_out_train,
+                          batch_size=args.batch_size, seed=args.seed)
+    validation = LengthBatches([data.x_validation, data.y_in_validation],
+                               data.y_out_validation, batch_size=256, shuffle=False)
     start = time.time()
     fit = recipe.fit(  # the run's strategy, resume after a kill, best.keras
-        model, [data.x_train, data.y_in_train], data.y_out_train, args=args, name=name,
-        validation_data=([data.x_validation, data.y_in_validation],
-                         data.y_out_validation),
-        epochs=epochs, batch_size=args.batch_size, verbose=args.verbose,
-        callbacks=callbacks,
+        model, train, args=args, name=name, validation_data=validation,
+        epochs=epochs, verbose=args.verbose, callbacks=callbacks,
     )
     return fit.history, time.time() - start
 

@@ -107,6 +107,49 @@ def parser(recipe, description, *, epochs, batch_size, preset=None):
     return p
 
 
+def command_parser(recipe, command, description, inputs):
+    """The parser of a recipe's command on a trained run (`predict`, `translate`).
+
+    Args:
+        recipe: the recipe name (the default `--output-dir` is `runs/<recipe>`,
+            the training default).
+        command: the command's name.
+        description: the `--help` description.
+        inputs: the name of the positional, one or more strings.
+
+    Returns:
+        An `argparse.ArgumentParser`; pass it and the parsed flags to
+        `load_trained`.
+
+    Example:
+
+    >>> args = command_parser("names", "predict", "demo", "names").parse_args(
+    ...     ["Hinton", "Satoshi"])
+    >>> args.names, args.output_dir
+    (['Hinton', 'Satoshi'], 'runs/names')
+    """
+    p = argparse.ArgumentParser(prog=f"{recipe}.py {command}", description=description)
+    p.add_argument(inputs, nargs="+")
+    p.add_argument("--output-dir", default=os.path.join("runs", recipe),
+                   help="the trained run's folder (default %(default)s)")
+    return p
+
+
+def load_trained(parser, args):
+    """The trained run's `model.keras` under `args.output_dir`.
+
+    Exits through `parser.error` (usage and status 2) naming the missing file
+    and the command that writes it when the run has not been trained.
+    """
+    import rnnzoo
+
+    path = os.path.join(args.output_dir, MODEL_FILE)
+    if not os.path.exists(path):
+        recipe = parser.prog.split(".py")[0]
+        parser.error(f"no trained model at {path}: run `python recipes/{recipe}.py` first")
+    return rnnzoo.load_model(path, compile=False)
+
+
 def add_scale_arguments(parser):
     """Adds `--strategy`, `--mixed-precision`, the JAX multi-process flags, `--tune`, `--max-trials`.
 

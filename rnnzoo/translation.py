@@ -203,8 +203,9 @@ def prepare(dataset, *, max_tokens=12, source_vocabulary_size=8000,
         source_vocabulary_size, target_vocabulary_size: vocabulary caps
             (including `[START]`, `[END]`; ids 0/1 are padding/OOV).
         reverse: translate French -> English.
-        limit: keep at most this many training pairs (the shortest first
-            is NOT applied: file order, after length filtering).
+        limit: keep at most this many training pairs: a fixed random
+            subset (seed 0) of those within `max_tokens`, in file order (the
+            file is sorted by length, so its first pairs are the shortest).
         test_limit: score at most this many test pairs (file order).
         validation_limit: validation pairs used for early stopping.
 
@@ -218,8 +219,9 @@ def prepare(dataset, *, max_tokens=12, source_vocabulary_size=8000,
     s_train, t_train, _, _ = side(dataset.train)
     keep = [i for i in range(len(s_train))
             if len(s_train[i]) <= max_tokens and len(t_train[i]) <= max_tokens]
-    if limit:
-        keep = keep[:limit]
+    if limit and limit < len(keep):
+        pick = np.random.default_rng(0).choice(len(keep), limit, replace=False)
+        keep = [keep[i] for i in np.sort(pick)]
     s_train = [s_train[i] for i in keep]
     t_train = [t_train[i] for i in keep]
     source_vocabulary = count_vocabulary(s_train, source_vocabulary_size)

@@ -52,8 +52,9 @@ def seq2seq(
 
     With `attention`, the decoder attends over the encoder outputs
     (`{name}_memory`, padded source steps masked out), Luong-style: the
-    recurrent output and the context are combined by a tanh layer before the
-    softmax. `rnnzoo.encoder_model(model)` and
+    recurrent output and the context are combined by a tanh layer whose
+    output is added to the recurrent output (a residual; see
+    `rnnzoo.models.decoder`) before the softmax. `rnnzoo.encoder_model(model)` and
     `rnnzoo.decoder_step_model(model)` give the inference parts, found by
     layer name and sharing the weights.
 
