@@ -19,6 +19,7 @@ from rnnzoo.distribute import set_mixed_precision
 from rnnzoo.distribute import strategy
 from rnnzoo.export import export
 from rnnzoo.layers.attention import SequenceAttention
+from rnnzoo.length_batches import LengthBatches
 from rnnzoo.layers.kernel_report import check_padding
 from rnnzoo.layers.kernel_report import kernel_report
 from rnnzoo.layers.masks import PaddingMask

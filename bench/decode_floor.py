@@ -1,0 +1,106 @@
+"""The floor under batch-1 greedy decoding on JAX: a hand-written loop.
+
+`bench/decode.py` measures `rnnzoo.decode` against the keras-io loop. This
+script asks what ANY JAX decoding loop of the same model shape can reach on
+this machine: the greedy LSTM decode of `bench/decode.py`'s model (embedding
+64, LSTM 256, vocabulary 93, 50 tokens) written directly in `jax.numpy` with
+random weights (speed does not depend on their values), one `jax.jit` over a
+`lax.fori_loop`, no Keras, no early exit, no bookkeeping beyond the argmax.
+Three variants, fastest first in what they leave out:
+
+- `matvec`: only the per-token matrix products (`[x, h] @ W`, `h @ V`);
+- `cell`: the LSTM cell and the output layer, argmax fed back;
+- `cell+ids`: that plus writing each id into the output buffer (what a
+  decoder must do).
+
+Prints microseconds per token and the tokens/second each implies, next to
+the 100x target computed from the keras-io loop's figure in
+`docs/benchmarks.md` (pass `--keras-io-tokens-per-second`).
+
+    KERAS_BACKEND=jax python bench/decode_floor.py
+"""
+
+import argparse
+import json
+import time
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+STEPS = 50
+EMBED, UNITS, VOCAB = 64, 256, 93
+
+
+def _weights(seed=0):
+    rng = np.random.default_rng(seed)
+    f = lambda *s: jnp.asarray(rng.normal(0, 0.05, s), jnp.float32)  # noqa: E731
+    return dict(E=f(VOCAB, EMBED), W=f(EMBED + UNITS, 4 * UNITS), b=f(4 * UNITS),
+                V=f(UNITS, VOCAB), c=f(VOCAB))
+
+
+def _loops(batch):
+    def matvec(p, h0):
+        def body(_, h):
+            z = jnp.concatenate([h[:, :EMBED], h], axis=1) @ p["W"]
+            logits = h @ p["V"]
+            return z[:, :UNITS] + 1e-6 * logits[:, :1]
+        return jax.lax.fori_loop(0, STEPS, body, h0)
+
+    def cell(p, h0, write):
+        def body(t, carry):
+            token, h, c, out = carry
+            x = p["E"][token]
+            z = jnp.concatenate([x, h], axis=1) @ p["W"] + p["b"]
+            i, f, g, o = jnp.split(z, 4, axis=1)
+            c = jax.nn.sigmoid(f) * c + jax.nn.sigmoid(i) * jnp.tanh(g)
+            h = jax.nn.sigmoid(o) * jnp.tanh(c)
+            token = jnp.argmax(h @ p["V"] + p["c"], axis=-1).astype(jnp.int32)
+            if write:
+                out = jax.lax.dynamic_update_slice(out, token[:, None], (0, t))
+            return token, h, c, out
+
+        start = jnp.ones((batch,), jnp.int32)
+        out = jnp.zeros((batch, STEPS), jnp.int32)
+        return jax.lax.fori_loop(0, STEPS, body, (start, h0, h0, out))
+
+    return {
+        "matvec": jax.jit(matvec),
+        "cell": jax.jit(lambda p, h0: cell(p, h0, False)),
+        "cell+ids": jax.jit(lambda p, h0: cell(p, h0, True)),
+    }
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--batch", type=int, default=1)
+    p.add_argument("--repeats", type=int, default=200)
+    p.add_argument("--keras-io-tokens-per-second", type=float, default=1016.0,
+                   help="the keras-io loop's figure on JAX (docs/benchmarks.md)")
+    args = p.parse_args()
+    params = _weights()
+    h0 = jnp.zeros((args.batch, UNITS), jnp.float32)
+    results = {}
+    for name, fn in _loops(args.batch).items():
+        jax.block_until_ready(fn(params, h0))  # compile
+        best = float("inf")
+        for _ in range(args.repeats):
+            start = time.perf_counter()
+            jax.block_until_ready(fn(params, h0))
+            best = min(best, time.perf_counter() - start)
+        per_token = best / STEPS * 1e6
+        results[name] = dict(us_per_token=round(per_token, 1),
+                             tokens_per_second=round(args.batch * STEPS / best))
+    target = 100 * args.keras_io_tokens_per_second
+    print(f"batch {args.batch}, {STEPS} tokens, best of {args.repeats}; "
+          f"100x the keras-io loop = {target:,.0f} tokens/s "
+          f"({1e6 * args.batch / target:.1f} us a token)")
+    for name, r in results.items():
+        print(f"  {name:9s} {r['us_per_token']:7.1f} us/token  "
+              f"{r['tokens_per_second']:>9,} tokens/s  "
+              f"{r['tokens_per_second'] / args.keras_io_tokens_per_second:6.1f}x keras-io")
+    print(json.dumps(dict(jax=jax.__version__, batch=args.batch, results=results)))
+
+
+if __name__ == "__main__":
+    main()
