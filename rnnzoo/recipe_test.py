@@ -42,3 +42,23 @@ def test_summary_line(capsys):
     line = recipe.summary("r", {"acc": 0.123456, "n": 3}, ["acc", "n"], "out")
     assert line == "r: acc=0.1235 n=3 -> out"
     assert capsys.readouterr().out.strip() == line
+
+
+def test_command_parser_and_load_trained(tmp_path, capsys):
+    import rnnzoo
+
+    p = recipe.command_parser("names", "predict", "d", "names")
+    args = p.parse_args(["Hinton", "Satoshi", "--output-dir", str(tmp_path)])
+    assert args.names == ["Hinton", "Satoshi"]
+    assert p.parse_args(["x"]).output_dir == os.path.join("runs", "names")
+    with pytest.raises(SystemExit) as exit_info:
+        recipe.load_trained(p, args)
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert os.path.join(str(tmp_path), "model.keras") in err
+    assert "python recipes/names.py" in err
+    model = rnnzoo.dense_baseline(num_features=3, num_outputs=2, name="m")
+    rnnzoo.save_model(model, os.path.join(tmp_path, recipe.MODEL_FILE))
+    x = np.arange(6, dtype="float32").reshape(2, 3)
+    np.testing.assert_array_equal(recipe.load_trained(p, args).predict(x, verbose=0),
+                                  model.predict(x, verbose=0))
