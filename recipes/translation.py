@@ -187,8 +187,14 @@ def main(argv=None):
         baseline_scores = T.evaluate(baseline, data, methods=("greedy",))
     copy = T.copy_baseline(data)
 
-    picks = [i for i in range(len(data.test_sources))
-             if 3 <= len(T.tokenize(data.test_sources[i])) <= 8][:3]
+    # Heatmaps of three distinct test sentences of 5-10 tokens, spread over
+    # the split (the file is sorted by length and repeats sources).
+    distinct = {}
+    for i, source in enumerate(data.test_sources):
+        distinct.setdefault(source, i)
+    fits = sorted(i for s, i in distinct.items() if 5 <= len(T.tokenize(s)) <= 10)
+    fits = fits or sorted(distinct.values())  # short test subsets (--quick)
+    picks = [fits[k] for k in np.linspace(0, len(fits) - 1, 3).astype(int)] if fits else []
     x = data.x_test[picks]
     ids, weights = T.translate_ids(model, x, return_attention=True)
     hyps = T.ids_to_tokens(ids, data.target_vocabulary)

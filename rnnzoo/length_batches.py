@@ -52,12 +52,15 @@ class LengthBatches(keras.utils.PyDataset):
             right-padded with 0 and are trimmed per batch, 1-D arrays are
             passed through.
         y: an array or list of arrays (the targets), same rules; or None.
-        batch_size: examples per batch (the last batch of a length run may
-            be smaller).
+        batch_size: examples per batch (one batch may be smaller).
         multiple: each batch's width is rounded up to a multiple of this
             (bounds the number of distinct shapes the backend compiles).
         shuffle: random tie-breaking within equal lengths and a new batch
             order every epoch (False: a fixed order, shortest first).
+            Either way the first two batches are the narrowest one and one
+            wider than it in every array: Keras' TensorFlow adapter reads
+            the batch shapes off the first batches and fixes every
+            dimension on which they agree.
         seed: seed of that shuffling.
         **kwargs: passed to `keras.utils.PyDataset` (`workers`, ...).
 
