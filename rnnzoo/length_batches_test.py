@@ -96,6 +96,7 @@ def test_fit_on_variable_width_batches_learns():
     model.compile(keras.optimizers.Adam(1e-2), "sparse_categorical_crossentropy")
     data = LengthBatches(x, y, batch_size=32, multiple=4)
     before = model.evaluate(x, y, verbose=0)
-    history = model.fit(data, epochs=3, verbose=0)
-    assert len(history.history["loss"]) == 3
-    assert model.evaluate(x, y, verbose=0) < 0.5 * before
+    history = model.fit(data, epochs=6, verbose=0)
+    assert len(history.history["loss"]) == 6
+    # measured after 6 epochs: 2.30 -> 0.10 (TF), 0.21 (JAX)
+    assert model.evaluate(x, y, verbose=0) < 0.25 * before
