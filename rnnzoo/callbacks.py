@@ -24,6 +24,7 @@ import json
 import math
 import os
 import tempfile
+import time
 
 import keras
 
@@ -78,6 +79,61 @@ def _read_json(path):
             return json.load(f)
     except (OSError, ValueError):
         return None
+
+
+class EpochRecorder(keras.callbacks.Callback):
+    """Records each epoch's logs and wall seconds to a JSON file, atomically.
+
+    A run resumed by `BackupAndRestore` starts `fit` at a later epoch, and
+    Keras' `History` holds only that call's epochs; `merge_into(history)`
+    puts the earlier epochs, read back from the file, in front, and sets
+    `history.seconds` (wall seconds per epoch, validation included).
+
+    Args:
+        path: the JSON file (read at creation when it exists).
+
+    Example:
+
+    >>> import os, tempfile, numpy as np, keras
+    >>> path = os.path.join(tempfile.mkdtemp(), "epochs.json")
+    >>> model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    >>> model.compile("sgd", "mse")
+    >>> recorder = EpochRecorder(path)
+    >>> history = model.fit(np.ones((4, 2)), np.ones(4), epochs=2, verbose=0,
+    ...                     callbacks=[recorder])
+    >>> recorder.merge_into(history).epoch, len(history.seconds)
+    ([0, 1], 2)
+    """
+
+    def __init__(self, path):
+        super().__init__()
+        self.path = path
+        self.epochs = {int(k): v for k, v in (_read_json(path) or {}).items()}
+        self._start = None
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._start = time.time()
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.epochs[epoch] = {
+            "logs": {k: float(v) for k, v in (logs or {}).items()},
+            "seconds": round(time.time() - self._start, 3),
+        }
+        if is_chief():
+            os.makedirs(os.path.dirname(os.path.abspath(self.path)), exist_ok=True)
+            _write_json_atomic(self.path, {str(k): v for k, v in sorted(self.epochs.items())})
+
+    def merge_into(self, history):
+        """Prepends the recorded epochs before `history`'s first; returns it."""
+        first = history.epoch[0] if history.epoch else 0
+        earlier = [e for e in sorted(self.epochs) if e < first]
+        for key, values in history.history.items():
+            history.history[key] = [
+                self.epochs[e]["logs"].get(key, float("nan")) for e in earlier
+            ] + [float(v) for v in values]
+        history.epoch = earlier + list(history.epoch)
+        history.seconds = [self.epochs[e]["seconds"] for e in history.epoch if e in self.epochs]
+        return history
 
 
 class BackupAndRestore(keras.callbacks.BackupAndRestore):

@@ -35,6 +35,7 @@ CHECKPOINTS = "checkpoints"
 """Per-model resume state and best-model checkpoints, under the output folder."""
 _RUN_RECORD = "run.json"
 _DONE = "done"
+_EPOCHS = "epochs.json"
 # Flags that may change between a killed run and its resumption.
 _NOT_RUN_IDENTITY = ("verbose", "strategy", "mixed_precision", "coordinator_address",
                      "num_processes", "process_id", "distribution")
@@ -298,11 +299,15 @@ def fit(model, x, y=None, *, args, name, monitor="val_loss", callbacks=(), **kwa
         **kwargs: passed to `model.fit` (`batch_size` is the global batch).
 
     Returns:
-        A `keras.callbacks.History` (`.history`: lists per metric).
+        A `keras.callbacks.History`: `.history` (lists per metric) and
+        `.seconds` (wall seconds per epoch, validation included) cover EVERY
+        epoch of the model, those of a killed earlier run of the command
+        included (recorded per epoch in `checkpoints/<name>/epochs.json`).
     """
     import keras
 
     from rnnzoo import distribute
+    from rnnzoo.callbacks import EpochRecorder
     from rnnzoo.callbacks import _write_json_atomic
     from rnnzoo.callbacks import is_chief
     from rnnzoo.callbacks import training_callbacks
@@ -314,13 +319,16 @@ def fit(model, x, y=None, *, args, name, monitor="val_loss", callbacks=(), **kwa
     if record is not None:
         model.load_weights(os.path.join(done, record["weights"]))
         history.history = record["history"]
+        history.seconds = record.get("seconds", [])
         print(f"{name}: trained in an earlier run of this command, reloaded from {done}",
               flush=True)
         return history
     kwargs.setdefault("verbose", getattr(args, "verbose", 1))
-    all_callbacks = training_callbacks(folder, monitor=monitor) + list(callbacks)
+    recorder = EpochRecorder(os.path.join(folder, _EPOCHS))
+    all_callbacks = [recorder] + training_callbacks(folder, monitor=monitor) + list(callbacks)
     history = distribute.fit(model, x, y, strategy=distribution(args),
                              callbacks=all_callbacks, **kwargs)
+    recorder.merge_into(history)
     if is_chief():
         os.makedirs(done, exist_ok=True)
         weights = "final.weights.h5"
@@ -330,6 +338,7 @@ def fit(model, x, y=None, *, args, name, monitor="val_loss", callbacks=(), **kwa
         _write_json_atomic(os.path.join(done, "done.json"), {
             "weights": weights,
             "history": {k: [float(v) for v in vs] for k, vs in history.history.items()},
+            "seconds": history.seconds,
         })
     return history
 

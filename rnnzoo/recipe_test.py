@@ -62,3 +62,49 @@ def test_command_parser_and_load_trained(tmp_path, capsys):
     x = np.arange(6, dtype="float32").reshape(2, 3)
     np.testing.assert_array_equal(recipe.load_trained(p, args).predict(x, verbose=0),
                                   model.predict(x, verbose=0))
+
+
+class _Killed(Exception):
+    pass
+
+
+def test_resumed_fit_returns_every_epochs_history(tmp_path):
+    import keras
+
+    import rnnzoo
+
+    args = recipe.parser("x", "d", epochs=3, batch_size=8).parse_args(
+        ["--output-dir", str(tmp_path), "--verbose", "0"])
+    recipe.start(args)
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(32, 3)).astype("float32")
+    y = x @ np.array([[1.0], [-2.0], [0.5]], "float32")
+    seen = {}
+
+    class Kill(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            seen[epoch] = logs["loss"]
+            if epoch == 1:  # epochs 0 and 1 recorded and backed up
+                raise _Killed()
+
+    def model():
+        keras.utils.set_random_seed(0)
+        m = rnnzoo.dense_baseline(num_features=3, num_outputs=1, name="m")
+        m.compile(keras.optimizers.SGD(0.05), "mse")
+        return m
+
+    with pytest.raises(_Killed):
+        recipe.fit(model(), x, y, args=args, name="m", epochs=3, batch_size=8,
+                   callbacks=[Kill()], monitor="loss")
+    history = recipe.fit(model(), x, y, args=args, name="m", epochs=3, batch_size=8,
+                         monitor="loss")
+    assert history.epoch == [0, 1, 2]
+    assert len(history.history["loss"]) == 3 and len(history.seconds) == 3
+    assert history.history["loss"][:2] == pytest.approx([seen[0], seen[1]])
+    assert history.history["loss"][2] < history.history["loss"][0]
+    assert all(s > 0 for s in history.seconds)
+    # A rerun after the model finished reloads it with the same history.
+    again = recipe.fit(model(), x, y, args=args, name="m", epochs=3, batch_size=8,
+                       monitor="loss")
+    assert again.history["loss"] == pytest.approx(history.history["loss"])
+    assert again.seconds == history.seconds
