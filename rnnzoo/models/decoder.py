@@ -102,7 +102,10 @@ def _attend(outputs, memory, memory_mask, prefix, *, attention=None, units=None,
         )
     attend, concat, combine, residual = layers
     context, weights = attend(outputs, memory, memory_mask=memory_mask)
-    return residual([outputs, combine(concat([outputs, context]))]), weights
+    combined = combine(concat([outputs, context]))
+    if residual is None:  # a model saved before the residual existed
+        return combined, weights
+    return residual([outputs, combined]), weights
 
 
 def bridge_states(sources, decoder_cell, decoder_widths, name, copy=False):
@@ -274,8 +277,12 @@ def decoder_step_model(model):
             inputs.append(memory_mask)
         outputs, weights = _attend(
             outputs, memory, memory_mask, prefix,
+            # Models saved before the residual have no `_attentional`
+            # layer: they decode as they were trained, without it.
             layers=tuple(
                 model.get_layer(f"{prefix}_{suffix}")
+                if suffix != "attentional" or _has_layer(model, f"{prefix}_{suffix}")
+                else None
                 for suffix in ("attention", "concat", "combine", "attentional")
             ),
         )
