@@ -93,10 +93,13 @@ class LengthBatches(keras.utils.PyDataset):
         self.multiple = check_positive_int("multiple", multiple)
         self.shuffle = bool(shuffle)
         self.rng = np.random.default_rng(seed)
-        # Sort key: the longest 2-D row of each example, summed over arrays
-        # from the last (the targets) to the first, so batches group by
-        # target length first.
-        lengths = [row_lengths(a) for a in arrays if a.ndim == 2]
+        self._arrays = arrays
+        # Each 2-D array's row lengths, computed once: they order the
+        # examples and size every batch.
+        self._lengths = [row_lengths(a) if a.ndim == 2 else None for a in arrays]
+        # Sort keys, most significant first: the last array's length (the
+        # targets), then the one before, and so on.
+        lengths = [ln for ln in self._lengths if ln is not None]
         self._keys = lengths[::-1] if lengths else [np.zeros(n, "int64")]
         self._num_batches = math.ceil(n / self.batch_size) if n else 0
         self._make_batches()
@@ -126,29 +129,29 @@ class LengthBatches(keras.utils.PyDataset):
         return [batches[first], batches[second]] + rest
 
     def _widths(self, rows):
-        return [self._width(a, rows) for a in self.x + (self.y or []) if a.ndim == 2]
+        return [self._width(k, rows) for k, ln in enumerate(self._lengths) if ln is not None]
 
-    def _width(self, array, rows):
-        width = int(row_lengths(array[rows]).max()) if len(rows) else 0
+    def _width(self, k, rows):
+        width = int(self._lengths[k][rows].max()) if len(rows) else 0
         width = -(-max(width, 1) // self.multiple) * self.multiple
-        return min(array.shape[1], width)
+        return min(self._arrays[k].shape[1], width)
 
     def __len__(self):
         return self._num_batches
 
-    def _take(self, array, rows):
-        part = array[rows]
+    def _take(self, k, rows):
+        part = self._arrays[k][rows]
         if part.ndim == 2:
-            part = part[:, :self._width(array, rows)]
+            part = part[:, :self._width(k, rows)]
         return part
 
     def __getitem__(self, index):
         rows = np.sort(self._batches[index])
-        x = [self._take(a, rows) for a in self.x]
+        parts = [self._take(k, rows) for k in range(len(self._arrays))]
+        x, y = parts[:len(self.x)], parts[len(self.x):]
         x = x[0] if self.single_x else tuple(x)
         if self.y is None:
             return (x,)
-        y = [self._take(a, rows) for a in self.y]
         return x, (y[0] if self.single_y else tuple(y))
 
     def on_epoch_end(self):
