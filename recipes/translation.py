@@ -119,12 +119,8 @@ def _fit(model, data, args, epochs, name="attention"):
     fit = recipe.fit(  # the run's strategy, resume after a kill, best.keras
         model, train, args=args, name=name, validation_data=validation,
         epochs=epochs, verbose=args.verbose, callbacks=callbacks,
-        monitor="val_accuracy",
+        monitor="val_accuracy", restore_best=True,
     )
-    # The best epoch over the whole run, a resumed one included.
-    best = os.path.join(recipe.checkpoint_dir(args, name), "best.keras")
-    if os.path.exists(best):
-        model.load_weights(best)
     # Every epoch's seconds, those of a killed earlier run included.
     return fit.history, (sum(fit.seconds) if fit.seconds else time.time() - start)
 

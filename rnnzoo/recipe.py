@@ -130,6 +130,7 @@ def command_parser(recipe, command, description, inputs):
     (['Hinton', 'Satoshi'], 'runs/names')
     """
     p = argparse.ArgumentParser(prog=f"{recipe}.py {command}", description=description)
+    p.set_defaults(recipe=recipe)
     p.add_argument(inputs, nargs="+")
     p.add_argument("--output-dir", default=os.path.join("runs", recipe),
                    help="the trained run's folder (default %(default)s)")
@@ -146,8 +147,7 @@ def load_trained(parser, args):
 
     path = os.path.join(args.output_dir, MODEL_FILE)
     if not os.path.exists(path):
-        recipe = parser.prog.split(".py")[0]
-        parser.error(f"no trained model at {path}: run `python recipes/{recipe}.py` first")
+        parser.error(f"no trained model at {path}: run `python recipes/{args.recipe}.py` first")
     return rnnzoo.load_model(path, compile=False)
 
 
@@ -278,7 +278,8 @@ def checkpoint_dir(args, name):
     return os.path.join(args.output_dir, CHECKPOINTS, name)
 
 
-def fit(model, x, y=None, *, args, name, monitor="val_loss", callbacks=(), **kwargs):
+def fit(model, x, y=None, *, args, name, monitor="val_loss", callbacks=(),
+        restore_best=False, **kwargs):
     """Trains one model of a recipe: strategy, resume, best-model checkpoint.
 
     `rnnzoo.fit` under the run's strategy with `callbacks` plus
@@ -296,6 +297,10 @@ def fit(model, x, y=None, *, args, name, monitor="val_loss", callbacks=(), **kwa
         name: a name for the model, unique within the recipe.
         monitor: the metric that picks `best.keras` (e.g. `"val_accuracy"`).
         callbacks: the recipe's own callbacks.
+        restore_best: end with the weights of `best.keras`, the best epoch
+            by `monitor` over the whole run, a resumed one included (Keras'
+            `EarlyStopping(restore_best_weights=True)` only knows the epochs
+            of its own process).
         **kwargs: passed to `model.fit` (`batch_size` is the global batch).
 
     Returns:
@@ -329,6 +334,9 @@ def fit(model, x, y=None, *, args, name, monitor="val_loss", callbacks=(), **kwa
     history = distribute.fit(model, x, y, strategy=distribution(args),
                              callbacks=all_callbacks, **kwargs)
     recorder.merge_into(history)
+    best = os.path.join(folder, "best.keras")
+    if restore_best and os.path.exists(best):
+        model.load_weights(best)
     if is_chief():
         os.makedirs(done, exist_ok=True)
         weights = "final.weights.h5"
@@ -361,6 +369,8 @@ def finish(args):
         return
     for name in os.listdir(folder):
         shutil.rmtree(os.path.join(folder, name, _DONE), ignore_errors=True)
+        if os.path.exists(os.path.join(folder, name, _EPOCHS)):
+            os.remove(os.path.join(folder, name, _EPOCHS))
     if os.path.exists(os.path.join(folder, _RUN_RECORD)):
         os.remove(os.path.join(folder, _RUN_RECORD))
 

@@ -108,3 +108,37 @@ def test_resumed_fit_returns_every_epochs_history(tmp_path):
                        monitor="loss")
     assert again.history["loss"] == pytest.approx(history.history["loss"])
     assert again.seconds == history.seconds
+
+
+def test_restore_best_ends_with_the_best_epoch_and_finish_clears_resume_state(tmp_path):
+    import keras
+
+    import rnnzoo
+
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(32, 3)).astype("float32")
+    y = x @ np.array([[1.0], [-2.0], [0.5]], "float32")
+
+    def run(folder, restore_best):
+        args = recipe.parser("x", "d", epochs=3, batch_size=8).parse_args(
+            ["--output-dir", str(folder), "--verbose", "0"])
+        recipe.start(args)
+        keras.utils.set_random_seed(0)
+        m = rnnzoo.dense_baseline(num_features=3, num_outputs=1, name="m")
+        m.compile(keras.optimizers.SGD(0.6), "mse")  # diverges: epoch 0 is best
+        history = recipe.fit(m, x, y, args=args, name="m", epochs=3, batch_size=8,
+                             monitor="loss", restore_best=restore_best)
+        return args, m, history
+
+    args, best_model, history = run(tmp_path / "a", True)
+    assert int(np.argmin(history.history["loss"])) == 0
+    best = rnnzoo.load_model(os.path.join(recipe.checkpoint_dir(args, "m"), "best.keras"),
+                             compile=False)
+    for a, b in zip(best_model.get_weights(), best.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    _, last_model, _ = run(tmp_path / "b", False)
+    assert not np.allclose(last_model.get_weights()[0], best_model.get_weights()[0])
+    epochs_file = os.path.join(recipe.checkpoint_dir(args, "m"), "epochs.json")
+    assert os.path.exists(epochs_file)
+    recipe.finish(args)
+    assert not os.path.exists(epochs_file)
