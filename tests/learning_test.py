@@ -9,8 +9,6 @@ import numpy as np
 
 import rnnzoo
 
-RNG = np.random.default_rng(0)
-
 
 def _accuracy(pred, true):
     return float(np.mean(pred == true))
@@ -22,10 +20,11 @@ def test_many_to_one_tells_whether_the_first_token_equals_the_last_over_20_steps
     # sit on a long plateau here at small budgets (their memory of step 1
     # decays through 19 forget gates at initialisation); the IRNN's identity
     # recurrence keeps it, the seed notes' point about identity init.
+    rng = np.random.default_rng(0)  # per test: the data must not depend on test order
     n, steps = 3000, 20
-    x = RNG.integers(4, 10, size=(n, steps)).astype("int32")
-    first = RNG.integers(1, 4, n)
-    last = np.where(RNG.random(n) < 0.5, first, first % 3 + 1)
+    x = rng.integers(4, 10, size=(n, steps)).astype("int32")
+    first = rng.integers(1, 4, n)
+    last = np.where(rng.random(n) < 0.5, first, first % 3 + 1)
     x[:, 0], x[:, -1] = first, last
     y = (first == last).astype("float32")
     model = rnnzoo.sequence_classifier(vocabulary_size=10, embedding_dim=8, cell="simple",
@@ -46,8 +45,9 @@ def test_many_to_one_tells_whether_the_first_token_equals_the_last_over_20_steps
 
 
 def test_aligned_tagger_outputs_the_token_seen_3_steps_earlier():
+    rng = np.random.default_rng(0)
     n, steps = 2000, 15
-    x = RNG.integers(1, 6, size=(n, steps)).astype("int32")
+    x = rng.integers(1, 6, size=(n, steps)).astype("int32")
     y = np.zeros_like(x)
     y[:, 3:] = x[:, :-3]
     model = rnnzoo.sequence_tagger(vocabulary_size=6, embedding_dim=8, units=32, num_classes=6)
@@ -57,13 +57,13 @@ def test_aligned_tagger_outputs_the_token_seen_3_steps_earlier():
     assert _accuracy(pred[:, 3:], y[1600:, 3:]) >= 0.97  # chance: 0.2
 
 
-def _reverse_data(n, start=1, end=2, low=3, high=11):
-    lengths = RNG.integers(3, 7, size=n)
+def _reverse_data(rng, n, start=1, end=2, low=3, high=11):
+    lengths = rng.integers(3, 7, size=n)
     source = np.zeros((n, 6), "int32")
     target_in = np.zeros((n, 7), "int32")
     target_out = np.zeros((n, 7), "int32")
     for i, length in enumerate(lengths):
-        seq = RNG.integers(low, high, size=length)
+        seq = rng.integers(low, high, size=length)
         source[i, :length] = seq
         target = list(seq[::-1]) + [end]
         target_in[i, : length + 1] = [start] + target[:-1]
@@ -72,7 +72,7 @@ def _reverse_data(n, start=1, end=2, low=3, high=11):
 
 
 def test_seq2seq_learns_to_reverse_held_out_sequences():
-    source, target_in, target_out = _reverse_data(4000)
+    source, target_in, target_out = _reverse_data(np.random.default_rng(0), 4000)
     model = rnnzoo.seq2seq(source_vocabulary_size=11, target_vocabulary_size=11,
                            embedding_dim=16, units=32, attention="luong")
     rnnzoo.compile_for(model, learning_rate=1e-2)
@@ -104,11 +104,12 @@ def test_one_to_many_spells_a_class_id_as_its_digits():
 
 def test_irnn_beats_a_plain_tanh_rnn_on_the_adding_problem():
     # Le, Jaitly & Hinton (2015): sum the two marked values of a long sequence.
+    rng = np.random.default_rng(0)
     n, steps = 3000, 40
-    values = RNG.random((n, steps))
+    values = rng.random((n, steps))
     marks = np.zeros((n, steps))
-    first = RNG.integers(0, steps // 2, n)
-    second = RNG.integers(steps // 2, steps, n)
+    first = rng.integers(0, steps // 2, n)
+    second = rng.integers(steps // 2, steps, n)
     marks[np.arange(n), first] = 1
     marks[np.arange(n), second] = 1
     x = np.stack([values, marks], -1).astype("float32")
@@ -120,7 +121,7 @@ def test_irnn_beats_a_plain_tanh_rnn_on_the_adding_problem():
         model = rnnzoo.sequence_classifier(num_features=2, cell="simple", units=64,
                                            identity_init=irnn, num_outputs=1)
         rnnzoo.compile_for(model, learning_rate=1e-3)
-        model.fit(x[:2500], y[:2500], epochs=5, batch_size=32, verbose=0)
+        model.fit(x[:2500], y[:2500], epochs=8, batch_size=32, verbose=0)
         errors[irnn] = model.evaluate(x[2500:], y[2500:], verbose=0, return_dict=True)["loss"]
     assert errors[True] < 0.25 * baseline, (errors, baseline)
     assert errors[True] < 0.25 * errors[False], errors
