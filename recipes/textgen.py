@@ -126,10 +126,9 @@ def train(args):
     callbacks = [rnnzoo.ResetStates(),
                  keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5,
                                                    patience=1, min_lr=1e-4),
-                 keras.callbacks.EarlyStopping(monitor="val_loss", patience=3,
-                                               restore_best_weights=True)]
+                 keras.callbacks.EarlyStopping(monitor="val_loss", patience=3)]
     fit_timer = recipe.Timer()
-    history = recipe.fit(model, x, y, args=args, name="lm", callbacks=callbacks,
+    history = recipe.fit(model, x, y, args=args, name="lm", callbacks=callbacks, restore_best=True,
                          batch_size=args.batch_size, epochs=args.epochs, shuffle=False,
                          validation_data=(vx, vy), validation_batch_size=args.batch_size,
                          verbose=args.verbose)

@@ -350,8 +350,9 @@ def train_and_evaluate(*, num_train=24000, num_validation=1000, num_test=2000,
     test = make_strips(num_test, "test", seed=seed)
     with scope() if scope is not None else contextlib.nullcontext():
         model, grid_width = build_captioner(units=units)
+    # A given `fit` (recipe.fit) restores the best epoch itself, resumes included.
     callbacks = [keras.callbacks.EarlyStopping(
-        monitor="val_loss", patience=3, restore_best_weights=True)]
+        monitor="val_loss", patience=3, restore_best_weights=fit is None)]
     if max_seconds:
         callbacks.append(_TimeLimit(max_seconds))
     start = time.time()

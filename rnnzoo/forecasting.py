@@ -668,7 +668,7 @@ def run(config, data_dir=None, frame=None, verbose=1, scope=None, fit=None, sear
         callbacks = [
             keras.callbacks.EarlyStopping(
                 monitor="val_loss", patience=config.patience,
-                restore_best_weights=True,
+                restore_best_weights=fit_fn is None,  # recipe.fit restores it itself
             )
         ]
         fit = (fit_fn or type(model).fit)(

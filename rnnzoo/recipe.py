@@ -535,7 +535,7 @@ class Timer:
 
 def fit_classifier(model, x, y, validation, *, epochs, batch_size, learning_rate=1e-3,
                    label_smoothing=0.0, patience=3, verbose=1, optimizer="adam", args=None,
-                   name=None):
+                   name=None, callbacks=()):
     """Compiles and fits a classifier with early stopping on validation accuracy.
 
     The best epoch's weights (by validation accuracy) are restored; the
@@ -551,6 +551,7 @@ def fit_classifier(model, x, y, validation, *, epochs, batch_size, learning_rate
         epochs, batch_size, learning_rate, patience, verbose, optimizer:
             the obvious.
         label_smoothing: label smoothing of the loss.
+        callbacks: more Keras callbacks, run after the early stopping.
         args, name: the recipe's flags and the model's name: compile under
             the run's strategy and train through `recipe.fit` (resume,
             best-model checkpoint by validation accuracy). Without them,
@@ -584,14 +585,16 @@ def fit_classifier(model, x, y, validation, *, epochs, batch_size, learning_rate
     with context():
         model.compile(optimizer=model.optimizer, loss=loss, metrics=[metric])
     callbacks = [
+        # With `args`, recipe.fit restores the best epoch, over a resumed run too.
         keras.callbacks.EarlyStopping(monitor="val_accuracy", patience=patience,
-                                      restore_best_weights=True),
+                                      restore_best_weights=args is None),
         keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.3, patience=2),
+        *callbacks,
     ]
     if args is not None:
         def run(*data, **kwargs):
             return fit(model, *data, args=args, name=name or model.name,
-                       monitor="val_accuracy", **kwargs)
+                       monitor="val_accuracy", restore_best=True, **kwargs)
     else:
         run = model.fit
     if y is None:  # a batched dataset, shuffled by its pipeline

@@ -142,3 +142,46 @@ def test_restore_best_ends_with_the_best_epoch_and_finish_clears_resume_state(tm
     assert os.path.exists(epochs_file)
     recipe.finish(args)
     assert not os.path.exists(epochs_file)
+
+
+def test_fit_classifier_ends_with_the_best_epoch_of_a_killed_and_resumed_run(tmp_path):
+    import keras
+
+    import rnnzoo
+
+    rng = np.random.default_rng(2)
+    x = rng.normal(size=(64, 2)).astype("float32")
+    y = (x[:, 0] > 0).astype("int64")
+    validation = (x[:32], y[:32])
+
+    class Kill(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            if epoch == 0:  # epoch 0 recorded and backed up
+                raise _Killed()
+
+    args = recipe.parser("x", "d", epochs=4, batch_size=4).parse_args(
+        ["--output-dir", str(tmp_path), "--verbose", "0"])
+    recipe.start(args)
+
+    def run(labels, callbacks=()):
+        keras.utils.set_random_seed(0)
+        model = rnnzoo.dense_baseline(num_features=2, num_classes="binary", name="m")
+        history = recipe.fit_classifier(model, x, labels, validation, epochs=4,
+                                        batch_size=4, learning_rate=0.05, patience=10,
+                                        verbose=0, args=args, name="m", callbacks=callbacks)
+        return model, history
+
+    with pytest.raises(_Killed):
+        run(y, [Kill()])
+    # The rerun resumes at epoch 1 on inverted labels: epoch 0, trained before
+    # the kill, stays the best (this process' EarlyStopping never sees it),
+    # and the run must end with its weights.
+    model, history = run(1 - y)
+    accuracy = history["val_accuracy"]
+    assert len(accuracy) == 4 and accuracy[0] > 0.9 > max(accuracy[1:]), accuracy
+    best = rnnzoo.load_model(os.path.join(recipe.checkpoint_dir(args, "m"), "best.keras"),
+                             compile=False)
+    for a, b in zip(model.get_weights(), best.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    final = np.mean((model.predict(validation[0], verbose=0)[:, 0] > 0.5) == validation[1])
+    assert final == pytest.approx(accuracy[0])
