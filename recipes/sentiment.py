@@ -11,13 +11,18 @@ The model is an ensemble saved as ONE `.keras` file that takes raw strings:
 via the `bilstm_sentiment` preset: word embedding, spatial dropout,
 bidirectional layer, pooling, head dropout; member i takes the i-th of
 `MEMBER_VARIANTS` (BiLSTM + max pooling, BiGRU + max pooling, BiLSTM +
-attention pooling, ...) and seed `--seed + i`) plus one MLP over word
-1-2-gram counts (`rnnzoo.dense_baseline`); their probabilities of
-"positive" are averaged. The vocabularies are counted in Python and handed
-to `TextVectorization(vocabulary=...)` (no `adapt()`). Model selection
-(early stopping, best epoch restored) uses whole training sentences held out
-with all their phrases (`load_sst2(validation="sentences")`); the official
-dev split is only scored.
+attention pooling, ...) and seed `--seed + i`) plus four bag-of-n-gram MLPs
+(`rnnzoo.dense_baseline`, `BAGS`): over word 1-2-grams, word 1-3-grams,
+character 2-5-grams and character 3-6-grams (the character ones read words
+never seen in training by their pieces); their probabilities of "positive"
+are averaged. The vocabularies are counted in Python and handed to
+`TextVectorization(vocabulary=...)` (no `adapt()`).
+
+Model selection (early stopping, best epoch restored) uses whole training
+sentences held out with all their phrases (`load_sst2(validation=
+"sentences")`), and each member holds out another fold of them
+(`validation_fold`), so that together the members train on every row of
+the train file. The official dev split is only scored.
 """
 
 import os
@@ -30,7 +35,15 @@ import numpy as np  # noqa: E402
 from rnnzoo import recipe  # noqa: E402
 
 STANDARDIZE = "lower_and_strip_punctuation"
-NGRAMS = (1, 2)
+VALIDATION_FRACTION = 0.08  # of the complete train sentences, per member
+# The bag-of-n-gram members: (name, TextVectorization split, n-gram sizes,
+# minimum count, vocabulary size in multiples of --max-tokens).
+BAGS = (
+    ("words12", "whitespace", (1, 2), 2, 2),
+    ("words123", "whitespace", (1, 2, 3), 2, 3),
+    ("chars25", "character", (2, 3, 4, 5), 3, 3),
+    ("chars36", "character", (3, 4, 5, 6), 3, 5),
+)
 MEMBER_VARIANTS = (
     dict(cell="lstm", pooling="max"),
     dict(cell="gru", pooling="max"),
@@ -43,6 +56,22 @@ DEMO_SENTENCES = (
 )
 
 
+def member_fold(index):
+    """The validation fold of the index-th member (the bags come first)."""
+    return index % int(1 / VALIDATION_FRACTION)
+
+
+def selected_bags(names):
+    """The BAGS entries named in the comma-separated `names`, in BAGS order."""
+    known = {bag[0]: bag for bag in BAGS}
+    wanted = [n.strip() for n in names.split(",") if n.strip()]
+    unknown = [n for n in wanted if n not in known]
+    if unknown:
+        raise ValueError(f"`--bags` must name members of {sorted(known)}. "
+                         f"Received: --bags={names!r}")
+    return [bag for bag in BAGS if bag[0] in wanted]
+
+
 def member_variant(member):
     """The cell and pooling of ensemble member `member` (0-based), in turn."""
     return MEMBER_VARIANTS[member % len(MEMBER_VARIANTS)]
@@ -53,6 +82,8 @@ def build_parser():
                       preset="bilstm_sentiment")
     p.add_argument("--members", type=int, default=8,
                    help="recurrent members of the ensemble (default %(default)s)")
+    p.add_argument("--bags", default=",".join(b[0] for b in BAGS),
+                   help="comma-separated bag-of-n-gram members, of BAGS (default %(default)s)")
     p.add_argument("--limit", type=int, default=None,
                    help="use at most this many training rows (tests)")
     p.add_argument("--max-tokens", type=int, default=20000,
@@ -90,44 +121,68 @@ def train(args):
     from rnnzoo import plots
     from rnnzoo import text
     from rnnzoo.datasets import load_sst2
+    from rnnzoo.datasets.sst2 import CLASS_NAMES
 
     output_dir = recipe.start(args)
     timer = recipe.Timer()
-    data = load_sst2(data_dir=args.data_dir)
-    train_x, train_y = recipe.training_subset(data.train.x, data.train.y, args.limit, args.seed)
+    folds = {}
 
-    words = text.count_vocabulary(train_x, standardize=STANDARDIZE,
+    def fold(k):
+        """(train x, train y, validation split) holding out fold k, cached."""
+        if k not in folds:
+            split = load_sst2(data_dir=args.data_dir, validation_fraction=VALIDATION_FRACTION,
+                              validation_fold=k)
+            folds[k] = (*recipe.training_subset(split.train.x, split.train.y, args.limit,
+                                                args.seed), split.validation, split.test)
+        return folds[k]
+
+    train_x, train_y, validation, test = fold(0)
+    # Vocabularies from every train-file sentence (fold 0's training rows and
+    # its held-out sentences), so that no member's fold changes them.
+    texts = np.concatenate([train_x, validation.x])
+    words = text.count_vocabulary(texts, standardize=STANDARDIZE,
                                   max_tokens=args.max_tokens)
     word_layer = text.text_vectorizer(words, standardize=STANDARDIZE,
                                       name="sentiment_words")
-    grams = text.count_vocabulary(train_x, standardize=STANDARDIZE, ngrams=NGRAMS,
-                                  min_count=2, max_tokens=2 * args.max_tokens)
-    gram_layer = text.text_vectorizer(grams, standardize=STANDARDIZE, ngrams=NGRAMS,
-                                      output_mode="multi_hot", name="sentiment_ngrams")
-    ids = {"train": text.vectorize(word_layer, train_x),
-           "validation": text.vectorize(word_layer, data.validation.x),
-           "test": text.vectorize(word_layer, data.test.x)}
+    test_ids = text.vectorize(word_layer, test.x)
     if args.tune:  # search the BiLSTM's builder instead of training the ensemble
         return recipe.tune(
-            args, "sequence_classifier", ids["train"], train_y,
-            validation_data=(ids["validation"], data.validation.y), recipe_name="sentiment",
+            args, "sequence_classifier", text.vectorize(word_layer, train_x), train_y,
+            validation_data=(text.vectorize(word_layer, validation.x), validation.y),
+            recipe_name="sentiment",
             fixed=dict(vocabulary_size=len(words) + text.NUM_RESERVED, num_classes="binary"),
             quick_space=dict(embedding_dim=32, units=[16, 32], num_layers=1),
             wrap=lambda model: text.string_model((word_layer, model), name="sentiment"))
 
-    branches, histories, member_accuracy = [], {}, {}
-    with recipe.scope(args):
-        mlp = rnnzoo.dense_baseline(num_features=len(grams) + 1, num_classes="binary",
-                                    units=32 if args.quick else 64, dropout=0.5,
-                                    name="sentiment_ngram_mlp")
-    histories["ngram_mlp"] = recipe.fit_classifier(
-        mlp, _bag_dataset(gram_layer, train_x, train_y, args.batch_size, args.seed), None,
-        _bag_dataset(gram_layer, data.validation.x, data.validation.y, 1024),
-        epochs=args.epochs, batch_size=args.batch_size, learning_rate=1e-3,
-        patience=1, verbose=args.verbose, args=args, name="ngram_mlp")
-    branches.append((gram_layer, mlp))
+    branches, histories, member_accuracy, bag_sizes, member_folds = [], {}, {}, {}, {}
+    bags = selected_bags(args.bags)
+    for index, (bag, split, ngrams, min_count, size) in enumerate(bags):
+        member_folds[f"{bag}_mlp"] = member_fold(index)
+        train_x, train_y, validation, _ = fold(member_fold(index))
+        grams = text.count_vocabulary(texts, split=split, standardize=STANDARDIZE,
+                                      ngrams=ngrams, min_count=min_count,
+                                      max_tokens=size * args.max_tokens)
+        gram_layer = text.text_vectorizer(grams, split=split, standardize=STANDARDIZE,
+                                          ngrams=ngrams, output_mode="multi_hot",
+                                          name=f"sentiment_{bag}_ngrams")
+        with recipe.scope(args):
+            mlp = rnnzoo.dense_baseline(num_features=len(grams) + 1, num_classes="binary",
+                                        units=32 if args.quick else 64, dropout=0.5,
+                                        name=f"sentiment_{bag}_mlp")
+        histories[f"{bag}_mlp"] = recipe.fit_classifier(
+            mlp, _bag_dataset(gram_layer, train_x, train_y, args.batch_size, args.seed), None,
+            _bag_dataset(gram_layer, validation.x, validation.y, 1024),
+            epochs=args.epochs, batch_size=args.batch_size, learning_rate=1e-3,
+            patience=1, verbose=args.verbose, args=args, name=f"{bag}_mlp")
+        branches.append((gram_layer, mlp))
+        bag_sizes[bag] = len(grams)
+        member_accuracy[f"{bag}_mlp"] = float(np.mean(
+            (mlp.predict(_bag_dataset(gram_layer, test.x, test.y, 1024),
+                         verbose=0)[:, 0] > 0.5) == test.y))
     overrides = rnn_overrides(args)
     for member in range(args.members):
+        member_folds[f"bilstm_{member + 1}"] = member_fold(len(bags) + member)
+        train_x, train_y, validation, _ = fold(member_fold(len(bags) + member))
         keras.utils.set_random_seed(args.seed + 1 + member)
         variant = {**member_variant(member), **overrides}
         with recipe.scope(args):
@@ -135,31 +190,32 @@ def train(args):
                                         vocabulary_size=len(words) + text.NUM_RESERVED,
                                         **variant)
         histories[f"bilstm_{member + 1}"] = recipe.fit_classifier(
-            model, ids["train"], train_y, (ids["validation"], data.validation.y),
+            model, text.vectorize(word_layer, train_x), train_y,
+            (text.vectorize(word_layer, validation.x), validation.y),
             epochs=args.epochs, batch_size=args.batch_size, learning_rate=2e-3,
             patience=1, verbose=args.verbose, args=args, name=f"bilstm_{member + 1}")
         branches.append((word_layer, model))
         member_accuracy[f"bilstm_{member + 1}"] = float(np.mean(
-            (model.predict(ids["test"], verbose=0)[:, 0] > 0.5) == data.test.y))
-    member_accuracy["ngram_mlp"] = float(np.mean(
-        (mlp.predict(_bag_dataset(gram_layer, data.test.x, data.test.y, 1024),
-                     verbose=0)[:, 0] > 0.5) == data.test.y))
+            (model.predict(test_ids, verbose=0)[:, 0] > 0.5) == test.y))
 
     ensemble = text.string_model(branches, name="sentiment")
     model_path = rnnzoo.save_model(ensemble, os.path.join(output_dir, recipe.MODEL_FILE))
-    positive = ensemble.predict(data.test.x, batch_size=512, verbose=0)[:, 0]
+    positive = ensemble.predict(test.x, batch_size=512, verbose=0)[:, 0]
     predicted = (positive > 0.5).astype("int64")
+    train_x, train_y, validation, _ = fold(0)
     majority = int(np.bincount(train_y, minlength=2).argmax())
     metrics = dict(
         recipe="sentiment",
-        dev_accuracy=float(np.mean(predicted == data.test.y)),
-        majority_baseline_accuracy=float(np.mean(data.test.y == majority)),
+        dev_accuracy=float(np.mean(predicted == test.y)),
+        majority_baseline_accuracy=float(np.mean(test.y == majority)),
         member_dev_accuracy=member_accuracy,
+        member_validation_accuracy={k: max(h["val_accuracy"]) for k, h in histories.items()},
+        member_validation_folds=member_folds,
         train_rows=int(len(train_x)),
-        validation_rows=int(len(data.validation)),
-        dev_rows=int(len(data.test)),
+        validation_rows=int(len(validation)),
+        dev_rows=int(len(test)),
         vocabulary_size=len(words),
-        ngram_vocabulary_size=len(grams),
+        ngram_vocabulary_sizes=bag_sizes,
         members=args.members,
         member_variants=[member_variant(i) for i in range(args.members)],
         rnn_overrides=overrides,
@@ -168,13 +224,13 @@ def train(args):
         train_seconds=timer.seconds(),
         model=model_path,
     )
-    first = "bilstm_1" if "bilstm_1" in histories else "ngram_mlp"
+    first = "bilstm_1" if "bilstm_1" in histories else next(iter(histories))
     metrics["plots"] = [
         plots.plot_history(histories[first], os.path.join(output_dir, "curves.png"),
                            metrics=["loss", "accuracy"], title=f"sentiment: {first}"),
         os.path.join(output_dir, "confusion_matrix.png"),
     ]
-    plots.plot_confusion_matrix(data.test.y, predicted, data.class_names,
+    plots.plot_confusion_matrix(test.y, predicted, CLASS_NAMES,
                                 metrics["plots"][1],
                                 title="SST-2 dev confusion matrix (row-normalised)")
     recipe.write_metrics(os.path.join(output_dir, recipe.METRICS_FILE), metrics)
@@ -209,6 +265,7 @@ def main(argv=None):
     if args.quick:
         args.epochs = min(args.epochs, 4)
         args.members = min(args.members, 1)
+        args.bags = "words12,chars25"
     return train(args)
 
 

@@ -49,14 +49,15 @@ def _spans(tokens):
     }
 
 
-def sentence_holdout(texts, validation_fraction):
+def sentence_holdout(texts, validation_fraction, fold=0):
     """Splits SST-2 train rows so validation is whole, unseen sentences.
 
     The train file holds every labelled phrase of each training sentence's
     parse tree as its own row. A row that is no token span of another row is
     a complete sentence (6,886 of the 67,349 rows; SST has 6,920 training
     sentences). A `validation_fraction` of those sentences, by
-    `resolve.hash_fraction` of the text, is held out, and every row that is
+    `resolve.hash_fraction` of the text (fold `k`: the sentences whose hash
+    falls in `[k * fraction, (k + 1) * fraction)`), is held out, and every row that is
     a span of a held-out sentence is dropped from training, so no phrase of
     a validation sentence is ever trained on. Validation then measures what
     the dev split measures (whole sentences never seen in any part); rows
@@ -66,6 +67,9 @@ def sentence_holdout(texts, validation_fraction):
     Args:
         texts: the train file's rows.
         validation_fraction: fraction of the complete sentences held out.
+        fold: which fraction-wide slice of the hash range is held out;
+            folds are disjoint (an ensemble may validate each member on
+            another fold, so that together the members train on every row).
 
     Returns:
         `(train_indices, validation_indices)`, lists in file order; rows that
@@ -81,9 +85,10 @@ def sentence_holdout(texts, validation_fraction):
     inner = set()
     for row in tokens:
         inner.update(_spans(row))
+    low, high = fold * validation_fraction, (fold + 1) * validation_fraction
     held = [
         i for i, row in enumerate(joined)
-        if row not in inner and resolve.hash_fraction(row) < validation_fraction
+        if row not in inner and low <= resolve.hash_fraction(row) < high
     ]
     dropped = set(joined[i] for i in held)  # the sentences and all their phrases
     for i in held:
@@ -134,7 +139,7 @@ def _read_tfds(data_dir):
 
 def load_sst2(
     data_dir=None, source="files", validation_fraction=0.08,
-    validation="sentences",
+    validation="sentences", validation_fold=0,
 ) -> resolve.ClassificationDataset:
     """Loads SST-2 (Stanford Sentiment Treebank, binary, as in GLUE).
 
@@ -171,6 +176,10 @@ def load_sst2(
             (`"sentences"`) or of the train rows (`"rows"`) held out for
             validation, by hash.
         validation: `"sentences"` or `"rows"`, see above.
+        validation_fold: hold out the `validation_fold`-th slice of the
+            hash range, `[k * validation_fraction, (k + 1) *
+            validation_fraction)`, instead of the first; 0 to
+            `floor(1 / validation_fraction) - 1`. Folds are disjoint.
 
     Returns:
         A `ClassificationDataset`: each `Split` has `x` an object array of
@@ -194,6 +203,14 @@ def load_sst2(
         "validation_fraction", validation_fraction
     )
     check_choice("validation", validation, VALIDATION_UNITS)
+    folds = int(1 / validation_fraction) if validation_fraction else 1
+    if (isinstance(validation_fold, bool) or not isinstance(validation_fold, int)
+            or not 0 <= validation_fold < folds):
+        raise ValueError(
+            f"`validation_fold` must be an int in [0, {folds}) at "
+            f"validation_fraction={validation_fraction}. "
+            f"Received: validation_fold={validation_fold!r}"
+        )
     if source == "files":
         paths = resolve.resolve_files(
             DATASET,
@@ -208,11 +225,14 @@ def load_sst2(
 
     texts, labels = train
     if validation == "sentences":
-        train_rows, validation_rows = sentence_holdout(texts, validation_fraction)
+        train_rows, validation_rows = sentence_holdout(
+            texts, validation_fraction, validation_fold)
     else:
-        splits = [resolve.assign_split(t, validation_fraction, 0.0) for t in texts]
-        train_rows = [i for i, s in enumerate(splits) if s == "train"]
-        validation_rows = [i for i, s in enumerate(splits) if s == "validation"]
+        low = validation_fold * validation_fraction
+        high = (validation_fold + 1) * validation_fraction
+        held = [low <= resolve.hash_fraction(t) < high for t in texts]
+        train_rows = [i for i, h in enumerate(held) if not h]
+        validation_rows = [i for i, h in enumerate(held) if h]
 
     def make(texts, labels):
         return resolve.Split(

@@ -85,6 +85,27 @@ def test_validation_fraction(shared):
     assert len(none.train) == 67349 and len(none.validation) == 0
 
 
+def test_validation_folds_are_disjoint_whole_sentences(shared, data):
+    complete = set(data.validation.x)
+    for fold in (1, 11):
+        other = sst2.load_sst2(data_dir=shared, validation_fold=fold)
+        held = set(other.validation.x)
+        assert 450 < len(held) < 660 and not held & complete  # ~8% of 6,886
+        assert not held & set(other.train.x)
+        assert complete <= set(other.train.x)  # fold 0's sentences train here
+        assert other.test == data.test
+    texts = ["a b c", "a b", "b c", "c", "d e f", "d e", "g"]
+    folds = [sst2.sentence_holdout(texts, 0.25, fold)[1] for fold in range(4)]
+    assert sorted(sum(folds, [])) == [0, 4, 6]  # each sentence in exactly one fold
+    rows = [sst2.load_sst2(data_dir=shared, validation_fraction=0.5, validation="rows",
+                           validation_fold=fold).validation for fold in (0, 1)]
+    assert len(rows[0]) + len(rows[1]) == 67349 and not set(rows[0].x) & set(rows[1].x)
+    with pytest.raises(ValueError, match=r"\[0, 12\).*Received: validation_fold=12"):
+        sst2.load_sst2(data_dir=shared, validation_fold=12)
+    with pytest.raises(ValueError, match="Received: validation_fold=1"):
+        sst2.load_sst2(data_dir=shared, validation_fraction=0, validation_fold=1)
+
+
 def test_quotes_are_not_special(tmp_path):
     (tmp_path / "train.tsv").write_text(
         'label\tsentence\n1\t" a quoted start\n0\tit \'s "bad\n',
