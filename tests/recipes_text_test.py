@@ -114,6 +114,17 @@ def test_sentiment_quick_beats_majority_and_round_trips(sentiment_run, capsys):
                         line), line
 
 
+def test_sentiment_members_validate_on_their_own_folds(sentiment_run):
+    module, _, metrics = sentiment_run
+    # --quick: the two cheapest bags, then one recurrent member, folds 0, 1, 2
+    assert metrics["member_validation_folds"] == {
+        "words12_mlp": 0, "chars25_mlp": 1, "bilstm_1": 2}
+    assert set(metrics["member_dev_accuracy"]) == set(metrics["member_validation_folds"])
+    assert [b[0] for b in module.selected_bags("chars36, words12")] == ["words12", "chars36"]
+    with pytest.raises(ValueError, match="Received: --bags='words9'"):
+        module.selected_bags("words9")
+
+
 def test_textgen_quick_beats_unigram_and_round_trips(textgen_run, capsys):
     module, out, metrics = textgen_run
     # Unigram perplexity of this text is ~16.7 (27 symbols).
