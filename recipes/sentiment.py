@@ -189,9 +189,13 @@ def train(args):
             model = recipe.build_preset(args.preset, f"sentiment_bilstm_{member + 1}",
                                         vocabulary_size=len(words) + text.NUM_RESERVED,
                                         **variant)
+        # Length-bucketed batches, each trimmed to its longest row: the rows
+        # run from 1 to 52 tokens (mean 9.4), so padded batches waste most steps.
         histories[f"bilstm_{member + 1}"] = recipe.fit_classifier(
-            model, text.vectorize(word_layer, train_x), train_y,
-            (text.vectorize(word_layer, validation.x), validation.y),
+            model, rnnzoo.LengthBatches(text.vectorize(word_layer, train_x), train_y,
+                                        batch_size=args.batch_size, seed=args.seed + member),
+            None, rnnzoo.LengthBatches(text.vectorize(word_layer, validation.x),
+                                       validation.y, batch_size=256, shuffle=False),
             epochs=args.epochs, batch_size=args.batch_size, learning_rate=2e-3,
             patience=1, verbose=args.verbose, args=args, name=f"bilstm_{member + 1}")
         branches.append((word_layer, model))
