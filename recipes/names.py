@@ -121,6 +121,7 @@ def train(args):
         member_accuracy[key] = float(np.mean(
             model.predict(x, verbose=0).argmax(-1) == data.test.y))
 
+    recipe.drop_training_state(model for _, model in branches)  # weights only
     ensemble = text.string_model(branches, name="names")
     model_path = rnnzoo.save_model(ensemble, os.path.join(output_dir, recipe.MODEL_FILE))
     probabilities = ensemble.predict(data.test.x, batch_size=256, verbose=0)

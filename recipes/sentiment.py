@@ -80,7 +80,7 @@ def member_variant(member):
 def build_parser():
     p = recipe.parser("sentiment", __doc__.splitlines()[0], epochs=3, batch_size=64,
                       preset="bilstm_sentiment")
-    p.add_argument("--members", type=int, default=8,
+    p.add_argument("--members", type=int, default=16,
                    help="recurrent members of the ensemble (default %(default)s)")
     p.add_argument("--bags", default=",".join(b[0] for b in BAGS),
                    help="comma-separated bag-of-n-gram members, of BAGS (default %(default)s)")
@@ -202,6 +202,7 @@ def train(args):
         member_accuracy[f"bilstm_{member + 1}"] = float(np.mean(
             (model.predict(test_ids, verbose=0)[:, 0] > 0.5) == test.y))
 
+    recipe.drop_training_state(model for _, model in branches)  # weights only
     ensemble = text.string_model(branches, name="sentiment")
     model_path = rnnzoo.save_model(ensemble, os.path.join(output_dir, recipe.MODEL_FILE))
     positive = ensemble.predict(test.x, batch_size=512, verbose=0)[:, 0]

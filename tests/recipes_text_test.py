@@ -101,6 +101,8 @@ def test_sentiment_quick_beats_majority_and_round_trips(sentiment_run, capsys):
     # The dev split is balanced (majority ~0.51).
     assert metrics["dev_accuracy"] >= metrics["majority_baseline_accuracy"] + 0.15
     model = _check_outputs(out, metrics, ["curves.png", "confusion_matrix.png"])
+    # weights only: with the members' Adam state the file would be ~3x this
+    assert os.path.getsize(os.path.join(out, "model.keras")) < 1.5 * 4 * model.count_params()
     sentences = np.array(["a gorgeous, witty film", "dull and lifeless"], dtype=object)
     probabilities = model.predict(sentences, verbose=0)
     assert probabilities.shape == (2, 1)
