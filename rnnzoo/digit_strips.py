@@ -336,7 +336,10 @@ def train_and_evaluate(*, num_train=24000, num_validation=1000, num_test=2000,
         scope: a function returning the context to build and compile the
             model in (e.g. a distribution strategy's `scope`); None: none.
         fit: `fit(model, x, y, **kwargs)` used instead of `model.fit`
-            (e.g. `rnnzoo.fit` with a strategy and resume callbacks).
+            (e.g. `recipe.fit` with a strategy and resume callbacks); it
+            must leave the best epoch's weights (by `val_loss`) in the
+            model, as `recipe.fit(..., restore_best=True)` does: the early
+            stopping only restores them when `fit` is None.
 
     Returns:
         dict with `model`, `grid_width`, `test` (the `Strips`), `predicted`

@@ -57,12 +57,12 @@ def sentence_holdout(texts, validation_fraction, fold=0):
     a complete sentence (6,886 of the 67,349 rows; SST has 6,920 training
     sentences). A `validation_fraction` of those sentences, by
     `resolve.hash_fraction` of the text (fold `k`: the sentences whose hash
-    falls in `[k * fraction, (k + 1) * fraction)`), is held out, and every row that is
-    a span of a held-out sentence is dropped from training, so no phrase of
-    a validation sentence is ever trained on. Validation then measures what
-    the dev split measures (whole sentences never seen in any part); rows
-    held out by hash alone leave their sub- and super-phrases in training
-    and score far above dev (0.93 against 0.83 for the same model).
+    falls in `[k * fraction, (k + 1) * fraction)`), is held out, and every
+    row that is a span of a held-out sentence is dropped from training, so
+    no phrase of a validation sentence is ever trained on. Validation then
+    measures what the dev split measures (whole sentences never seen in any
+    part); rows held out by hash alone leave their sub- and super-phrases in
+    training and score far above dev (0.93 against 0.83 for the same model).
 
     Args:
         texts: the train file's rows.
