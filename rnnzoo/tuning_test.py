@@ -79,8 +79,9 @@ def test_bad_arguments():
 
 def _names_subset(n=600, length=10):
     from rnnzoo.datasets import load_names
+    from rnnzoo.datasets._testing import shared_data_dir
 
-    data = load_names()
+    data = load_names(data_dir=shared_data_dir("names") / "names")  # or skip
     rng = np.random.default_rng(0)
 
     def take(split, k):
