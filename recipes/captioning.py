@@ -87,8 +87,7 @@ def main(argv=None):
         batch_size=args.batch_size, seed=args.seed, verbose=args.verbose,
         max_seconds=args.max_minutes * 60,
         scope=lambda: recipe.scope(args),  # --strategy
-        fit=lambda model, *a, **k: recipe.fit(model, *a, args=args, name="captioner",
-                                                  restore_best=True, **k),
+        fit=lambda model, *a, **k: recipe.fit(model, *a, args=args, name="captioner", **k),
     )
     model = result["model"]
     rnnzoo.save_model(model, os.path.join(output_dir, recipe.MODEL_FILE))

@@ -128,7 +128,7 @@ def train(args):
                                                    patience=1, min_lr=1e-4),
                  keras.callbacks.EarlyStopping(monitor="val_loss", patience=3)]
     fit_timer = recipe.Timer()
-    history = recipe.fit(model, x, y, args=args, name="lm", callbacks=callbacks, restore_best=True,
+    history = recipe.fit(model, x, y, args=args, name="lm", callbacks=callbacks,
                          batch_size=args.batch_size, epochs=args.epochs, shuffle=False,
                          validation_data=(vx, vy), validation_batch_size=args.batch_size,
                          verbose=args.verbose)

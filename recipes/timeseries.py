@@ -111,8 +111,7 @@ def main(argv=None):
     result = forecasting.run(
         config, data_dir=args.data_dir, verbose=args.verbose,
         scope=lambda: recipe.scope(args),  # --strategy
-        fit=lambda model, *a, name, **k: recipe.fit(model, *a, args=args, name=name,
-                                                        restore_best=True, **k))
+        fit=lambda model, *a, name, **k: recipe.fit(model, *a, args=args, name=name, **k))
     print(forecasting.format_table(
         result.table,
         f"{args.series}: {len(result.origins)} rolling origins x "

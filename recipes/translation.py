@@ -119,7 +119,7 @@ def _fit(model, data, args, epochs, name="attention"):
     fit = recipe.fit(  # the run's strategy, resume after a kill, best.keras
         model, train, args=args, name=name, validation_data=validation,
         epochs=epochs, verbose=args.verbose, callbacks=callbacks,
-        monitor="val_accuracy", restore_best=True,
+        monitor="val_accuracy",
     )
     # Every epoch's seconds, those of a killed earlier run included.
     return fit.history, (sum(fit.seconds) if fit.seconds else time.time() - start)

@@ -338,7 +338,7 @@ def train_and_evaluate(*, num_train=24000, num_validation=1000, num_test=2000,
         fit: `fit(model, x, y, **kwargs)` used instead of `model.fit`
             (e.g. `recipe.fit` with a strategy and resume callbacks); it
             must leave the best epoch's weights (by `val_loss`) in the
-            model, as `recipe.fit(..., restore_best=True)` does: the early
+            model, as `recipe.fit` does: the early
             stopping only restores them when `fit` is None.
 
     Returns:

@@ -616,7 +616,7 @@ def run(config, data_dir=None, frame=None, verbose=1, scope=None, fit=None, sear
         fit: `fit(model, x, y, name=..., **kwargs)` used instead of
             `model.fit` (`name`: `"forecaster_<k>"` for member k); it must
             leave the best epoch's weights (by `val_loss`) in the model, as
-            `recipe.fit(..., restore_best=True)` does: the early stopping
+            `recipe.fit` does: the early stopping
             only restores them when `fit` is None.
         search: `search(x, y, validation_data, fixed)` called INSTEAD of
             training (a hyperparameter search; `fixed`: the forecaster's

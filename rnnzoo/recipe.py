@@ -279,7 +279,7 @@ def checkpoint_dir(args, name):
 
 
 def fit(model, x, y=None, *, args, name, monitor="val_loss", callbacks=(),
-        restore_best=False, **kwargs):
+        restore_best=True, **kwargs):
     """Trains one model of a recipe: strategy, resume, best-model checkpoint.
 
     `rnnzoo.fit` under the run's strategy with `callbacks` plus
@@ -300,7 +300,8 @@ def fit(model, x, y=None, *, args, name, monitor="val_loss", callbacks=(),
         restore_best: end with the weights of `best.keras`, the best epoch
             by `monitor` over the whole run, a resumed one included (Keras'
             `EarlyStopping(restore_best_weights=True)` only knows the epochs
-            of its own process).
+            of its own process; give early stopping `restore_best_weights=
+            False`); False: end with the last epoch's weights.
         **kwargs: passed to `model.fit` (`batch_size` is the global batch).
 
     Returns:
@@ -594,7 +595,7 @@ def fit_classifier(model, x, y, validation, *, epochs, batch_size, learning_rate
     if args is not None:
         def run(*data, **kwargs):
             return fit(model, *data, args=args, name=name or model.name,
-                       monitor="val_accuracy", restore_best=True, **kwargs)
+                       monitor="val_accuracy", **kwargs)
     else:
         run = model.fit
     if y is None:  # a batched dataset, shuffled by its pipeline
