@@ -137,6 +137,8 @@ def train(args):
         return folds[k]
 
     train_x, train_y, validation, test = fold(0)
+    majority = int(np.bincount(train_y, minlength=2).argmax())
+    train_rows, validation_rows = len(train_x), len(validation)
     # Vocabularies from every train-file sentence (fold 0's training rows and
     # its held-out sentences), so that no member's fold changes them.
     texts = np.concatenate([train_x, validation.x])
@@ -207,8 +209,6 @@ def train(args):
     model_path = rnnzoo.save_model(ensemble, os.path.join(output_dir, recipe.MODEL_FILE))
     positive = ensemble.predict(test.x, batch_size=512, verbose=0)[:, 0]
     predicted = (positive > 0.5).astype("int64")
-    train_x, train_y, validation, _ = fold(0)
-    majority = int(np.bincount(train_y, minlength=2).argmax())
     metrics = dict(
         recipe="sentiment",
         dev_accuracy=float(np.mean(predicted == test.y)),
@@ -216,8 +216,8 @@ def train(args):
         member_dev_accuracy=member_accuracy,
         member_validation_accuracy={k: max(h["val_accuracy"]) for k, h in histories.items()},
         member_validation_folds=member_folds,
-        train_rows=int(len(train_x)),
-        validation_rows=int(len(validation)),
+        train_rows=train_rows,  # fold 0's
+        validation_rows=validation_rows,
         dev_rows=int(len(test)),
         vocabulary_size=len(words),
         ngram_vocabulary_sizes=bag_sizes,
