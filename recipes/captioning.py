@@ -25,9 +25,9 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 import numpy as np  # noqa: E402
 
 import rnnzoo  # noqa: E402
-from rnnzoo import digit_strips  # noqa: E402
-from rnnzoo import plots_sequence  # noqa: E402
-from rnnzoo import recipe  # noqa: E402
+from rnnzoo.tasks.captioning import digit_strips  # noqa: E402
+from rnnzoo import plots  # noqa: E402
+from rnnzoo.training import recipe  # noqa: E402
 
 
 def main(argv=None):
@@ -57,7 +57,7 @@ def main(argv=None):
                    help="stop training after the epoch passing this time")
     args = p.parse_args(argv)
     if args.data == "flickr8k":
-        from rnnzoo.datasets import flickr8k_images
+        from rnnzoo.data.datasets import flickr8k_images
 
         if args.quick and "--epochs" not in set(argv or sys.argv[1:]):
             args.epochs = 2
@@ -93,20 +93,20 @@ def main(argv=None):
     rnnzoo.save_model(model, os.path.join(output_dir, recipe.MODEL_FILE))
     test = result["test"]
     picks = list(range(4))
-    plots_sequence.plot_strip_attention(
+    plots.plot_strip_attention(
         os.path.join(output_dir, "attention.png"),
         test.images[picks][..., 0],
         [result["attention"][i] for i in picks],
         [[str(d) for d in result["predicted"][i]] for i in picks],
         result["grid_width"],
     )
-    plt = plots_sequence._pyplot()
+    plt = plots.pyplot()
     fig, ax = plt.subplots(figsize=(6, 4))
     ax.plot(result["history"]["loss"], label="train loss")
     ax.plot(result["history"]["val_loss"], label="validation loss")
     ax.set_xlabel("epoch")
     ax.legend()
-    plots_sequence._save(fig, os.path.join(output_dir, "loss.png"))
+    plots.save_figure(fig, os.path.join(output_dir, "loss.png"))
     metrics = {
         "recipe": "captioning",
         "data": "digit strips composed from real scans (sklearn load_digits)",

@@ -11,7 +11,7 @@ The model is an ensemble, saved as ONE `.keras` file that takes raw strings:
 stack of bidirectional GRUs with attention pooling, different seeds) plus
 one MLP over the name's boundary-marked character 1-4-grams (`rnnzoo.dense_baseline` on a
 multi-hot `TextVectorization` output); their probabilities are averaged.
-Splits are over distinct names (`rnnzoo.datasets.load_names`), so no test
+Splits are over distinct names (`rnnzoo.data.datasets.load_names`), so no test
 name was seen in training. Reports test accuracy and macro-F1 against the
 majority-class baseline, and writes loss/accuracy curves and the 18x18
 row-normalised confusion matrix.
@@ -24,7 +24,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 
 import numpy as np  # noqa: E402
 
-from rnnzoo import recipe  # noqa: E402
+from rnnzoo.training import recipe  # noqa: E402
 
 NGRAMS = (1, 2, 3, 4)
 DEMO_NAMES = ("Hinton", "Satoshi", "Dovesky", "Nguyen", "Schmidt", "Rossi")
@@ -58,8 +58,8 @@ def train(args):
 
     import rnnzoo
     from rnnzoo import plots
-    from rnnzoo import text
-    from rnnzoo.datasets import load_names
+    from rnnzoo.data import text
+    from rnnzoo.data.datasets import load_names
     from sklearn.metrics import f1_score
 
     output_dir = recipe.start(args)
@@ -188,7 +188,7 @@ def print_predictions(model, names, class_names, k=3):
 
 
 def predict(argv):
-    from rnnzoo.datasets.names import LANGUAGES
+    from rnnzoo.data.datasets.names import LANGUAGES
 
     p = recipe.command_parser("names", "predict", "Top-3 languages of surnames.",
                               "names")

@@ -32,7 +32,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 
 import numpy as np  # noqa: E402
 
-from rnnzoo import recipe  # noqa: E402
+from rnnzoo.training import recipe  # noqa: E402
 
 STANDARDIZE = "lower_and_strip_punctuation"
 VALIDATION_FRACTION = 0.08  # of the complete train sentences, per member
@@ -119,9 +119,9 @@ def train(args):
 
     import rnnzoo
     from rnnzoo import plots
-    from rnnzoo import text
-    from rnnzoo.datasets import load_sst2
-    from rnnzoo.datasets.sst2 import CLASS_NAMES
+    from rnnzoo.data import text
+    from rnnzoo.data.datasets import load_sst2
+    from rnnzoo.data.datasets.sst2 import CLASS_NAMES
 
     output_dir = recipe.start(args)
     timer = recipe.Timer()

@@ -13,7 +13,7 @@ with truncated backpropagation through time over the contiguous text
 gradient clipping (`clipnorm=1`). Validation is the last 10% of the book,
 never trained on, read the same stateful way. Its perplexity is printed
 beside those of unigram, bigram and trigram character models of the same
-training text (`rnnzoo.text.ngram_perplexity`). The saved model is a
+training text (`rnnzoo.data.text.ngram_perplexity`). The saved model is a
 stateless copy behind a character `TextVectorization`: it takes raw
 strings and returns next-character probabilities at every position.
 """
@@ -25,7 +25,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 
 import numpy as np  # noqa: E402
 
-from rnnzoo import recipe  # noqa: E402
+from rnnzoo.training import recipe  # noqa: E402
 
 PROMPT = "the time traveller"
 TEMPERATURES = (0.5, 1.0)
@@ -54,14 +54,14 @@ def lm_overrides(args):
 
 def encode(text_, vocabulary):
     """Characters -> ids as the model's `TextVectorization` gives them (first char -> 2)."""
-    from rnnzoo.text import NUM_RESERVED
+    from rnnzoo.data.text import NUM_RESERVED
 
     index = {c: i + NUM_RESERVED for i, c in enumerate(vocabulary)}
     return np.array([index.get(c, 1) for c in text_], dtype="int32")
 
 
 def decode_ids(ids, vocabulary):
-    from rnnzoo.text import NUM_RESERVED
+    from rnnzoo.data.text import NUM_RESERVED
 
     return "".join(vocabulary[i - NUM_RESERVED] if i >= NUM_RESERVED else ""
                    for i in np.asarray(ids).ravel())
@@ -87,8 +87,8 @@ def train(args):
 
     import rnnzoo
     from rnnzoo import plots
-    from rnnzoo import text
-    from rnnzoo.datasets import load_time_machine
+    from rnnzoo.data import text
+    from rnnzoo.data.datasets import load_time_machine
 
     output_dir = recipe.start(args)
     timer = recipe.Timer()

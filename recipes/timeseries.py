@@ -13,16 +13,16 @@ Holt-Winters (ETS) forecasts fitted on the same training part.
     python recipes/timeseries.py --series beijing_pm25 --strategy mirrored --batch-size 1024
     python recipes/timeseries.py --series co2 --quick --tune random --max-trials 10
 
-Flags: the shared recipe flags (`rnnzoo.recipe.parser`: `--epochs
+Flags: the shared recipe flags (`rnnzoo.training.recipe.parser`: `--epochs
 --batch-size --data-dir --output-dir --set KEY=VALUE --quick --seed
 --verbose --strategy --mixed-precision`; `--set` overrides any
-`rnnzoo.forecasting.ForecastConfig` field) plus `--series --horizon
+`rnnzoo.tasks.timeseries.ForecastConfig` field) plus `--series --horizon
 --input-width --forecast-strategy direct|autoregressive --cell --units
 --ensemble` (`--strategy` is the shared data-parallel flag).
 
 Writes to `--output-dir`: `model.keras` (first ensemble member; it predicts
 standardised residuals over the anchor forecast, see
-`rnnzoo.forecasting`), `normalization.json`, `metrics.json`,
+`rnnzoo.tasks.timeseries`), `normalization.json`, `metrics.json`,
 `forecasts.png`, `horizon_errors.png`, `loss.png`.
 """
 
@@ -32,29 +32,29 @@ import sys
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
 import rnnzoo  # noqa: E402
-from rnnzoo import forecasting  # noqa: E402
-from rnnzoo import plots_sequence  # noqa: E402
-from rnnzoo import recipe  # noqa: E402
+from rnnzoo.tasks import timeseries as forecasting  # noqa: E402
+from rnnzoo import plots  # noqa: E402
+from rnnzoo.training import recipe  # noqa: E402
 
 
 DEFAULT_OUTPUT = os.path.join("runs", "timeseries")
 
 
 def parse_args(argv=None):
-    """The shared recipe flags (`rnnzoo.recipe.parser`) plus forecasting ones.
+    """The shared recipe flags (`rnnzoo.training.recipe.parser`) plus forecasting ones.
 
     `--epochs` and `--batch-size` default to the series' configuration
-    (`rnnzoo.forecasting.default_config`); `--set KEY=VALUE` overrides any
+    (`rnnzoo.tasks.timeseries.default_config`); `--set KEY=VALUE` overrides any
     `ForecastConfig` field (e.g. `--set dropout=0.1 --set num_layers=2`);
     the output folder defaults to `runs/timeseries/<series>`. The issue's
     `--strategy direct|autoregressive` is `--forecast-strategy` here, as
-    `--strategy` is the shared data-parallel flag (`rnnzoo.distribute`).
+    `--strategy` is the shared data-parallel flag (`rnnzoo.training.distribute`).
     """
     parser = recipe.parser("timeseries", __doc__.splitlines()[0],
                            epochs=None, batch_size=None)
     parser.set_defaults(output_dir=DEFAULT_OUTPUT)
     parser.add_argument("--series", default="co2",
-                        choices=sorted(rnnzoo.datasets.SERIES))
+                        choices=sorted(rnnzoo.data.datasets.SERIES))
     parser.add_argument("--horizon", type=int)
     parser.add_argument("--input-width", type=int)
     parser.add_argument("--forecast-strategy", choices=["direct", "autoregressive"],
@@ -121,12 +121,12 @@ def main(argv=None):
     recipe.write_metrics(os.path.join(output_dir, "normalization.json"),
                          result.stats)
     target = result.actual
-    plots_sequence.plot_forecasts(
+    plots.plot_forecasts(
         os.path.join(output_dir, "forecasts.png"), result.index, target,
         result.forecasts, result.origins,
         title=f"{args.series}: forecasts from rolling test origins",
     )
-    plots_sequence.plot_horizon_errors(
+    plots.plot_horizon_errors(
         os.path.join(output_dir, "horizon_errors.png"), result.per_horizon_mae,
     )
     _plot_loss(os.path.join(output_dir, "loss.png"), result.history)
@@ -157,7 +157,7 @@ def main(argv=None):
 
 
 def _plot_loss(path, histories):
-    plt = plots_sequence._pyplot()
+    plt = plots.pyplot()
     fig, ax = plt.subplots(figsize=(6, 4))
     for k, history in enumerate(histories):
         ax.plot(history["loss"], label=f"train {k}")
@@ -167,7 +167,7 @@ def _plot_loss(path, histories):
     ax.set_ylabel("MAE of standardised residual")
     ax.legend(fontsize=7)
     fig.tight_layout()
-    plots_sequence._save(fig, path)
+    plots.save_figure(fig, path)
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """Translation recipe: word-level English -> French seq2seq with attention.
 
 Trains `rnnzoo.seq2seq` (bidirectional GRU encoder, Luong attention) on the
-Tatoeba English-French pairs (`rnnzoo.datasets.load_fra_eng`, test split
+Tatoeba English-French pairs (`rnnzoo.data.datasets.load_fra_eng`, test split
 disjoint from training by English sentence), scores corpus BLEU and chrF with
 sacrebleu for greedy and beam search (width 4, GNMT length penalty), the
 same model without attention, and copying the source; saves attention
@@ -27,10 +27,10 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 import numpy as np  # noqa: E402
 
 import rnnzoo  # noqa: E402
-from rnnzoo import plots_sequence  # noqa: E402
-from rnnzoo import recipe  # noqa: E402
-from rnnzoo import translation as T  # noqa: E402
-from rnnzoo.datasets import load_fra_eng  # noqa: E402
+from rnnzoo import plots  # noqa: E402
+from rnnzoo.training import recipe  # noqa: E402
+from rnnzoo.tasks import translation as T  # noqa: E402
+from rnnzoo.data.datasets import load_fra_eng  # noqa: E402
 
 VOCAB_FILE = "vocabularies.json"
 
@@ -100,7 +100,7 @@ def _Deadline(seconds):
 def _fit(model, data, args, epochs, name="attention"):
     import keras
 
-    from rnnzoo.length_batches import LengthBatches
+    from rnnzoo.data.length_batches import LengthBatches
 
     # Validation next-token accuracy, not loss, picks the model: BLEU follows
     # accuracy while the loss turns up from overconfidence (full run: epoch 5
@@ -197,11 +197,11 @@ def main(argv=None):
     hyps = T.ids_to_tokens(ids, data.target_vocabulary)
     for k, i in enumerate(picks):
         src = T.tokenize(data.test_sources[i])
-        plots_sequence.plot_attention(
+        plots.plot_attention(
             os.path.join(output_dir, f"attention_{k}.png"), weights[k],
             src, hyps[k] + ["[END]"], title=data.test_sources[i],
         )
-    plt = plots_sequence._pyplot()
+    plt = plots.pyplot()
     fig, ax = plt.subplots(figsize=(6, 4))
     ax.plot(history["loss"], label="attention: train")
     ax.plot(history["val_loss"], label="attention: validation")
@@ -209,7 +209,7 @@ def main(argv=None):
     ax.plot(b_history["val_loss"], "--", label="no attention: validation")
     ax.set_xlabel("epoch")
     ax.legend()
-    plots_sequence._save(fig, os.path.join(output_dir, "loss.png"))
+    plots.save_figure(fig, os.path.join(output_dir, "loss.png"))
 
     metrics = {
         "recipe": "translation",

@@ -82,7 +82,7 @@ def run_workers(backend, out_dir):
 
 def check_workers(tmp_path, backend, reference_tolerance):
     import rnnzoo
-    from rnnzoo.distribute_test import tiny_model
+    from rnnzoo.training.distribute_test import tiny_model
 
     codes, logs = run_workers(backend, str(tmp_path))
     assert codes == [0, 0], "\n\n".join(log[-3000:] for log in logs)
@@ -139,8 +139,8 @@ def worker_main(backend, index, ports, out_dir):
             "task": {"type": "worker", "index": index},
         })
     import rnnzoo
-    from rnnzoo import distribute
-    from rnnzoo.distribute_test import tiny_model
+    from rnnzoo.training import distribute
+    from rnnzoo.training.distribute_test import tiny_model
 
     if backend == "tensorflow":
         strategy = rnnzoo.strategy("auto")  # TF_CONFIG names 2 workers

@@ -1,7 +1,7 @@
 """The recipes' scale flags end to end: --tune, --strategy, resume after a kill.
 
 One in-process run per wiring path (TensorFlow), on small real data: every
-recipe goes through the same `rnnzoo.recipe` plumbing (`start` -> strategy,
+recipe goes through the same `rnnzoo.training.recipe` plumbing (`start` -> strategy,
 `scope`, `fit` -> resume + best checkpoint, `tune`), so one recipe per path.
 """
 
@@ -14,8 +14,8 @@ import numpy as np
 import pytest
 
 import rnnzoo
-from rnnzoo import distribute
-from rnnzoo.datasets import ENV_VAR
+from rnnzoo.training import distribute
+from rnnzoo.data.datasets import ENV_VAR
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -98,7 +98,7 @@ class _Killed(Exception):
 def test_killed_timeseries_run_resumes_where_it_stopped(tmp_path, monkeypatch):
     import keras
 
-    from rnnzoo.callbacks import BackupAndRestore
+    from rnnzoo.training.callbacks import BackupAndRestore
 
     out = str(tmp_path / "ts")
     flags = ("--ensemble", "2", "--epochs", "2")

@@ -70,7 +70,7 @@ def test_timeseries_quick_beats_naive(tmp_path, saved_models):
 def test_captioning_quick_beats_chance(tmp_path, saved_models):
     import captioning
 
-    from rnnzoo import digit_strips
+    from rnnzoo.tasks.captioning import digit_strips
 
     metrics = captioning.main(["--quick", "--output-dir", str(tmp_path)])
     # Chance: 0.1 per digit, 7e-5 per sequence. Stated margins: per-digit

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 import rnnzoo
-from rnnzoo.datasets import ENV_VAR
+from rnnzoo.data.datasets import ENV_VAR
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -82,7 +82,7 @@ def test_names_quick_beats_majority_and_round_trips(names_run, capsys):
         np.testing.assert_allclose([g[1] for g in guesses], [e[1] for e in expected],
                                    atol=1e-5)
     names = np.array(["Hinton", "Satoshi", "Dovesky", "Müller"], dtype=object)
-    from rnnzoo.datasets.names import LANGUAGES
+    from rnnzoo.data.datasets.names import LANGUAGES
 
     original = module.top_k(model, list(names), LANGUAGES)
     assert [len(g) for g in original] == [3, 3, 3, 3]

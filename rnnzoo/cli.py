@@ -1,0 +1,252 @@
+"""Every command-line flag of the recipes: task config flags, scale and tuning flags, resume.
+
+A recipe is `cli.main(task)`, where `task` is a module of `rnnzoo.tasks`
+that defines:
+
+- `NAME`: the task's name (the default output folder is `runs/<NAME>`);
+- `Config`: a dataclass of the task's settings, with `Config.quick()` (the
+  small run of the tests and the demo); each field becomes a flag
+  (`batch_size` -> `--batch-size`; booleans get `--x/--no-x`; tuples,
+  lists, dicts and None defaults are parsed as Python literals);
+- `run(config, runner) -> dict`: trains through the `rnnzoo.training.Runner`
+  and returns the metrics (also in `metrics.json`);
+- `SUMMARY`: the metric names the summary line shows;
+- optionally `COMMANDS`: `{"predict": function(argv)}`, commands on a
+  trained run (`python recipes/names.py predict Hinton`).
+
+Flags every recipe shares: `--quick` (start from `Config.quick()`; flags
+given beside it still win), `--output-dir`, `--seed`, `--verbose`,
+`--set KEY=VALUE` (builder overrides, into the config's `overrides`), the
+distribution flags (`--strategy`, `--mixed-precision`, JAX multi-process)
+and the tuning flags (`--tune`, `--max-trials`). A killed command run again
+resumes where it stopped (see `rnnzoo.training.runner`).
+"""
+
+import argparse
+import ast
+import dataclasses
+import os
+import sys
+import typing
+
+from rnnzoo.training.distribute import KINDS
+from rnnzoo.training.tuning import TUNERS
+
+# Flags that are not the task's config.
+_COMMON = ("quick", "output_dir", "seed", "verbose", "set", "strategy", "mixed_precision",
+           "coordinator_address", "num_processes", "process_id", "tune", "max_trials")
+
+
+def parse_overrides(items):
+    """Parses `KEY=VALUE` strings into builder keyword arguments.
+
+    Values are Python literals when they parse as one (`units=64`,
+    `bidirectional=True`, `units=[64,32]`), strings otherwise (`cell=gru`).
+
+    Example:
+
+    >>> parse_overrides(["units=64", "cell=gru", "dropout=0.1"])
+    {'units': 64, 'cell': 'gru', 'dropout': 0.1}
+    """
+    overrides = {}
+    for item in items or ():
+        key, sep, value = str(item).partition("=")
+        key = key.strip()
+        if not sep or not key.isidentifier():
+            raise ValueError(
+                f"Expected `--set` as KEY=VALUE with KEY a keyword argument name. "
+                f"Received: --set {item!r}"
+            )
+        overrides[key] = _literal(value.strip())
+    return overrides
+
+
+def _literal(text):
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        return text
+
+
+def _flag(name):
+    return "--" + name.replace("_", "-")
+
+
+def _add_config_flags(parser, config_class):
+    group = parser.add_argument_group(f"{config_class.__module__.rsplit('.', 1)[-1]} settings")
+    hints = typing.get_type_hints(config_class)
+    defaults = config_class()
+    for field in dataclasses.fields(config_class):
+        if field.name in _COMMON or not field.init:
+            continue
+        default = getattr(defaults, field.name)
+        help_text = field.metadata.get("help", "")
+        help_text = f"{help_text} (default {default!r})".strip()
+        kwargs = dict(dest=field.name, default=argparse.SUPPRESS, help=help_text)
+        if "choices" in field.metadata:
+            kwargs["choices"] = field.metadata["choices"]
+        hint = hints.get(field.name)
+        if isinstance(default, bool) or hint is bool:
+            group.add_argument(_flag(field.name), action=argparse.BooleanOptionalAction, **kwargs)
+        elif isinstance(default, int) or hint is int:
+            group.add_argument(_flag(field.name), type=int, **kwargs)
+        elif isinstance(default, float) or hint is float:
+            group.add_argument(_flag(field.name), type=float, **kwargs)
+        elif isinstance(default, str) or hint is str:
+            group.add_argument(_flag(field.name), type=str, **kwargs)
+        else:  # None, tuples, lists, dicts: Python literals
+            group.add_argument(_flag(field.name), type=_literal, **kwargs)
+
+
+def parser(task):
+    """The argument parser of `task`'s recipe: its config flags plus the common ones.
+
+    Example:
+
+    >>> from rnnzoo.tasks import names
+    >>> args = parser(names).parse_args(["--quick", "--epochs", "2"])
+    >>> args.quick, args.epochs, args.output_dir
+    (True, 2, 'runs/names')
+    """
+    doc = (task.__doc__ or task.NAME).strip().splitlines()[0]
+    p = argparse.ArgumentParser(prog=f"{task.NAME}.py", description=doc)
+    p.add_argument("--quick", action="store_true",
+                   help="the small, fast run of the tests and `make demo`")
+    p.add_argument("--output-dir", default=os.path.join("runs", task.NAME),
+                   help="where the model, metrics.json and plots go (default %(default)s)")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default %(default)s)")
+    p.add_argument("--verbose", type=int, default=None,
+                   help="Keras verbosity (default: progress bars, 2 with --quick)")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="builder override, repeatable (e.g. --set units=64 --set cell=lstm)")
+    _add_config_flags(p, task.Config)
+    group = p.add_argument_group("distribution")
+    group.add_argument("--strategy", default="auto", choices=KINDS,
+                       help="data-parallel strategy (see docs/distributed.md); --batch-size "
+                       "is the global batch = per-replica batch x replicas")
+    group.add_argument("--mixed-precision", action="store_true",
+                       help="mixed_float16 on GPU, mixed_bfloat16 elsewhere; outputs stay float32")
+    group.add_argument("--coordinator-address", default=None,
+                       help="JAX multi-process: host:port of process 0")
+    group.add_argument("--num-processes", type=int, default=None,
+                       help="JAX multi-process: number of processes")
+    group.add_argument("--process-id", type=int, default=None,
+                       help="JAX multi-process: this process' index")
+    group = p.add_argument_group("tuning")
+    group.add_argument("--tune", default=None, choices=TUNERS,
+                       help="search the builder's hyperparameters instead of one training run")
+    group.add_argument("--max-trials", type=int, default=10,
+                       help="trials for --tune random / bayesian (default %(default)s)")
+    return p
+
+
+def config_from_args(task, args):
+    """The task's `Config` from parsed flags: `Config.quick()` under `--quick`, then the flags.
+
+    Example:
+
+    >>> from rnnzoo.tasks import names
+    >>> config = config_from_args(names, parser(names).parse_args(["--quick", "--epochs", "2"]))
+    >>> config.epochs
+    2
+    """
+    config = task.Config.quick() if args.quick else task.Config()
+    given = {f.name: getattr(args, f.name) for f in dataclasses.fields(config)
+             if f.init and hasattr(args, f.name) and f.name not in _COMMON}
+    if args.set:
+        if not any(f.name == "overrides" for f in dataclasses.fields(config)):
+            raise ValueError(
+                f"Expected no `--set`: the {task.NAME} task has no builder overrides. "
+                f"Received: --set {args.set!r}"
+            )
+        given["overrides"] = {**dict(config.overrides or {}), **parse_overrides(args.set)}
+    return dataclasses.replace(config, **given)
+
+
+def runner_from_args(args):
+    """The `Runner` of parsed flags (not started)."""
+    from rnnzoo.training.runner import Runner
+
+    verbose = args.verbose if args.verbose is not None else (2 if args.quick else 1)
+    return Runner(args.output_dir, seed=args.seed, verbose=verbose, strategy=args.strategy,
+                  mixed_precision=args.mixed_precision,
+                  coordinator_address=args.coordinator_address,
+                  num_processes=args.num_processes, process_id=args.process_id,
+                  tune=args.tune, max_trials=args.max_trials, quick=args.quick)
+
+
+def summary(name, metrics, keys, output_dir=None):
+    """Prints and returns the one-line summary a recipe ends with.
+
+    Example:
+
+    >>> line = summary("names", {"test_accuracy": 0.81234, "epochs": 3},
+    ...                ["test_accuracy", "epochs"])
+    names: test_accuracy=0.8123 epochs=3
+    """
+    parts = []
+    for key in keys:
+        value = metrics[key]
+        parts.append(f"{key}={value:.4f}" if isinstance(value, float) else f"{key}={value}")
+    line = f"{name}: " + " ".join(parts)
+    if output_dir:
+        line += f" -> {output_dir}"
+    print(line, flush=True)
+    return line
+
+
+def main(task, argv=None):
+    """Runs `task` from the command line; returns its metrics dict.
+
+    `argv[0]` may name one of the task's `COMMANDS` (e.g. `predict`).
+    """
+    argv = sys.argv[1:] if argv is None else list(argv)
+    commands = getattr(task, "COMMANDS", {})
+    if argv and argv[0] in commands:
+        return commands[argv[0]](argv[1:])
+    args = parser(task).parse_args(argv)
+    config = config_from_args(task, args)
+    runner = runner_from_args(args)
+    metrics = task.run(config, runner)
+    keys = (["tuner", "trials", "best_score", "tune_seconds"] if args.tune
+            else list(task.SUMMARY))
+    summary(task.NAME, metrics, keys, args.output_dir)
+    return metrics
+
+
+def command_parser(name, command, description, inputs):
+    """The parser of a command on a trained run (`predict`, `translate`).
+
+    Args:
+        name: the task's name (the default `--output-dir` is `runs/<name>`).
+        command: the command's name.
+        description: the `--help` description.
+        inputs: the name of the positional, one or more strings.
+
+    Example:
+
+    >>> args = command_parser("names", "predict", "demo", "names").parse_args(
+    ...     ["Hinton", "Satoshi"])
+    >>> args.names, args.output_dir
+    (['Hinton', 'Satoshi'], 'runs/names')
+    """
+    p = argparse.ArgumentParser(prog=f"{name}.py {command}", description=description)
+    p.set_defaults(task_name=name)
+    p.add_argument(inputs, nargs="+")
+    p.add_argument("--output-dir", default=os.path.join("runs", name),
+                   help="the trained run's folder (default %(default)s)")
+    return p
+
+
+def load_trained(parser, args, filename="model.keras"):
+    """The trained run's model under `args.output_dir`.
+
+    Exits through `parser.error` (usage and status 2) naming the missing file
+    and the command that writes it when the run has not been trained.
+    """
+    from rnnzoo.training.saving import load_model
+
+    path = os.path.join(args.output_dir, filename)
+    if not os.path.exists(path):
+        parser.error(f"no trained model at {path}: run `python recipes/{args.task_name}.py` first")
+    return load_model(path, compile=False)

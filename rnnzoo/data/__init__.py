@@ -1,0 +1,1 @@
+"""rnnzoo data: dataset loaders, text vectorisation, batching."""

@@ -1,0 +1,240 @@
+"""Exports a decoder model as a TensorFlow SavedModel (TensorFlow only).
+
+The SavedModel serves the whole decoding loop (`generate`), plus the
+encoder (`encode`) and the one-step decoder (`step`), and loads with
+`tf.saved_model.load` in a process that has TensorFlow but not rnnzoo.
+"""
+
+import os
+import shutil
+import tempfile
+
+import keras
+import numpy as np
+
+from rnnzoo.decoding import search as decoding
+from rnnzoo.io import atomic_path
+from rnnzoo.validation import check_choice
+from rnnzoo.validation import check_positive_int
+
+
+def _state_names(parts):
+    step = parts.step
+    return [t.name.split("_step_")[-1] for t in step.inputs if "_step_state_" in t.name]
+
+
+def export(model, path, *, max_length, end_token, start_token=None,
+           method="greedy", beam_width=4, length_penalty=0.6, pad_id=0,
+           source_vocabulary=None, target_vocabulary=None):
+    """Writes a SavedModel with `generate`, `encode` and `step` endpoints.
+
+    Endpoints (call them as methods of the object `tf.saved_model.load`
+    returns; every one returns a dict of tensors):
+    - `generate(inputs)`: the model's inputs (source ids, prompt ids or
+      conditioning features, batched) -> `{"ids": (batch, max_length),
+      "scores": (batch,)}`, decoded inside the SavedModel exactly as
+      `rnnzoo.decode(model, inputs, method=method, ...)` does.
+    - `generate_text(texts)` (only with `target_vocabulary`, and for token
+      inputs `source_vocabulary`): a `(batch,)` string tensor, split on
+      whitespace and looked up in `source_vocabulary` (unknown words are
+      dropped) -> `{"ids", "scores", "text"}`; `text` joins the target
+      tokens before the end token with single spaces. Vocabularies are lists
+      where entry i is the token of id i (entry 0, padding, is never used).
+    - `encode(inputs)`: `{"memory", "memory_mask", "state_1_0", ...}` as
+      `rnnzoo.encoder_model` (memory entries only with attention; for a
+      language model the states after all but the last prompt token and
+      `"last_token"`).
+    - `step(token, states..., [memory, memory_mask])`: `token` is
+      `(batch,)` int32 -> `{"probabilities", "state_1_0", ...,
+      ["attention"]}`, the one-step decoder.
+
+    The directory is written next to `path` and renamed into place, so an
+    interrupted export never leaves a half-written SavedModel.
+
+    Args:
+        model: a seq2seq, sequence_generator or language_model (TF backend).
+        path: the SavedModel directory to (over)write.
+        max_length, end_token, start_token, method, beam_width,
+        length_penalty, pad_id: the decoding configuration of `generate`
+            (`method` is `"greedy"` or `"beam"`; see `rnnzoo.decode`).
+        source_vocabulary: optional list of source tokens, indexed by id.
+        target_vocabulary: optional list of target tokens, indexed by id.
+
+    Returns:
+        `path`.
+
+    Example:
+
+    >>> import numpy as np, tempfile, os, rnnzoo
+    >>> import tensorflow as tf
+    >>> model = rnnzoo.seq2seq(source_vocabulary_size=12,
+    ...     target_vocabulary_size=12, units=8)
+    >>> path = rnnzoo.export(model, os.path.join(tempfile.mkdtemp(), "m"),
+    ...     max_length=5, start_token=1, end_token=2)
+    >>> served = tf.saved_model.load(path)
+    >>> served.generate(tf.constant([[3, 4, 5]]))["ids"].shape
+    TensorShape([1, 5])
+    """
+    if keras.backend.backend() != "tensorflow":
+        raise ValueError(
+            "rnnzoo.export writes a TensorFlow SavedModel and needs "
+            "KERAS_BACKEND=tensorflow (save the model with `.keras` and reload "
+            f"it there). Received: backend={keras.backend.backend()!r}"
+        )
+    import tensorflow as tf
+
+    method = check_choice("method", method, ("greedy", "beam"))
+    max_length = check_positive_int("max_length", max_length)
+    beam_width = check_positive_int("beam_width", beam_width)
+    parts = decoding._parts(model)
+    if not parts.is_language_model and start_token is None:
+        raise ValueError(
+            "Expected `start_token` to be an int for an encoder-decoder model. "
+            "Received: start_token=None"
+        )
+    if method != "beam":
+        beam_width, length_penalty = 1, 0.0
+    run = decoding.decoding_function(
+        model, method=method, max_length=max_length,
+        start_token=None if parts.is_language_model else int(start_token),
+        end_token=int(end_token), beam_width=beam_width,
+        length_penalty=float(length_penalty), coverage_penalty=0.0,
+        temperature=1.0, top_k=None, top_p=None, num_return=1,
+        return_attention=False, pad_id=int(pad_id),
+    )
+    if parts.is_language_model:
+        input_spec = tf.TensorSpec((None, None), tf.int32, name="inputs")
+    else:
+        encoder_input = parts.encoder.inputs[0]
+        dtype = "int32" if "int" in str(encoder_input.dtype) else "float32"
+        input_spec = tf.TensorSpec(
+            (None, *encoder_input.shape[1:]), dtype, name="inputs"
+        )
+    seed = tf.constant(0, tf.int32)
+
+    def generate(inputs):
+        ids, scores, _ = run(((), ()), inputs, seed)
+        return {"ids": ids, "scores": scores}
+
+    archive = keras.export.ExportArchive()
+    archive.track(model)
+    archive.track(parts.step)
+    archive.add_endpoint("generate", generate, input_signature=[input_spec])
+    names = _state_names(parts)
+
+    if parts.is_language_model:
+        def encode(inputs):
+            batch = tf.shape(inputs)[0]
+            states = tuple(tf.zeros((batch, *s)) for s in parts.state_shapes)
+            states, last = decoding.prompt_states(parts.step_fn(()), states, inputs)
+            result = dict(zip(names, states))
+            result["last_token"] = last
+            return result
+    else:
+        def encode(inputs):
+            outputs = list(parts.encoder(inputs, training=False))
+            result = {}
+            if parts.has_memory:
+                result["memory"] = outputs.pop(0)
+                if parts.has_mask:
+                    result["memory_mask"] = outputs.pop(0)
+            result.update(zip(names, outputs))
+            return result
+    archive.add_endpoint("encode", encode, input_signature=[input_spec])
+
+    step_specs = [tf.TensorSpec((None,), tf.int32, name="token")]
+    for name, shape in zip(names, parts.state_shapes):
+        step_specs.append(tf.TensorSpec((None, *shape), tf.float32, name=name))
+    n = parts.num_states
+    if parts.has_memory:
+        memory_input = parts.step.inputs[1 + n]
+        step_specs.append(tf.TensorSpec((None, None, memory_input.shape[-1]),
+                                        tf.float32, name="memory"))
+        if parts.has_mask:
+            step_specs.append(tf.TensorSpec((None, None), tf.bool, name="memory_mask"))
+
+    def step(token, *rest):
+        probabilities, states, weights = parts.step_fn(())(
+            token, rest[:n], tuple(rest[n:])
+        )
+        result = {"probabilities": probabilities}
+        result.update(zip(names, states))
+        if weights is not None:
+            result["attention"] = weights
+        return result
+
+    archive.add_endpoint("step", step, input_signature=step_specs)
+
+    if target_vocabulary is not None:
+        _add_text_endpoint(
+            archive, generate, parts, end_token=int(end_token), pad_id=int(pad_id),
+            source_vocabulary=source_vocabulary,
+            target_vocabulary=target_vocabulary, input_spec=input_spec,
+        )
+    elif source_vocabulary is not None:
+        raise ValueError(
+            "Pass `target_vocabulary` with `source_vocabulary` to export "
+            "`generate_text`. Received: target_vocabulary=None"
+        )
+    _write_atomically(archive, path)
+    return path
+
+
+def _add_text_endpoint(archive, generate, parts, *, end_token, pad_id,
+                       source_vocabulary, target_vocabulary, input_spec):
+    import tensorflow as tf
+
+    target_vocabulary = [str(t) for t in target_vocabulary]
+    if len(target_vocabulary) != parts.vocabulary_size:
+        raise ValueError(
+            f"Expected `target_vocabulary` to have {parts.vocabulary_size} "
+            "entries (one per target id). Received: target_vocabulary with "
+            f"{len(target_vocabulary)} entries"
+        )
+    if input_spec.dtype != tf.int32:
+        raise ValueError(
+            "generate_text needs a model with token inputs (seq2seq or "
+            "language_model). Received: target_vocabulary with a model whose "
+            "inputs are features"
+        )
+    if parts.is_language_model and source_vocabulary is None:
+        source_vocabulary = target_vocabulary
+    if source_vocabulary is None:
+        raise ValueError(
+            "Expected `source_vocabulary` (a list of source tokens indexed by "
+            "id) for a seq2seq model. Received: source_vocabulary=None"
+        )
+    source_vocabulary = [str(t) for t in source_vocabulary]
+    keys = tf.constant(source_vocabulary[1:])
+    values = tf.constant(np.arange(1, len(source_vocabulary), dtype="int32"))
+    lookup = tf.lookup.StaticHashTable(
+        tf.lookup.KeyValueTensorInitializer(keys, values), default_value=-1
+    )
+    words = tf.constant(target_vocabulary)
+    holder = tf.Module()
+    holder.lookup = lookup
+    archive.track(holder)
+
+    def generate_text(texts):
+        tokens = tf.strings.split(texts)
+        ids = tf.ragged.map_flat_values(lookup.lookup, tokens)
+        ids = tf.ragged.boolean_mask(ids, ids >= 0)
+        result = generate(ids.to_tensor(0))
+        out = result["ids"]
+        before_end = tf.math.cumsum(tf.cast(out == end_token, tf.int32), axis=1) == 0
+        keep = tf.logical_and(before_end, out != pad_id)
+        kept = tf.ragged.boolean_mask(out, keep)
+        text = tf.strings.reduce_join(
+            tf.gather(words, kept), axis=-1, separator=" "
+        )
+        return {"ids": out, "scores": result["scores"], "text": text}
+
+    archive.add_endpoint(
+        "generate_text", generate_text,
+        input_signature=[tf.TensorSpec((None,), tf.string, name="texts")],
+    )
+
+
+def _write_atomically(archive, path):
+    with atomic_path(path, directory=True) as tmp:
+        archive.write_out(tmp, verbose=False)

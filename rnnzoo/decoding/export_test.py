@@ -1,0 +1,87 @@
+import json
+import os
+import subprocess
+import sys
+
+import keras
+import numpy as np
+import pytest
+
+import rnnzoo
+from rnnzoo.decoding.search_test import END
+from rnnzoo.decoding.search_test import START
+from rnnzoo.decoding.search_test import reverse_data
+from rnnzoo.decoding.search_test import trained_reverse_model
+
+pytestmark = pytest.mark.skipif(
+    keras.backend.backend() != "tensorflow",
+    reason="SavedModel export needs the TensorFlow backend",
+)
+
+VOCABULARY = ["", "<s>", "</s>"] + [f"w{i}" for i in range(3, 10)]
+
+
+def test_saved_model_in_a_fresh_process_equals_decode(tmp_path):
+    model = trained_reverse_model()
+    source, _, expected = reverse_data(40, seed=2)
+    paths = {}
+    for method in ("greedy", "beam"):
+        paths[method] = rnnzoo.export(
+            model, str(tmp_path / method), method=method, beam_width=3,
+            max_length=7, start_token=START, end_token=END,
+            source_vocabulary=VOCABULARY, target_vocabulary=VOCABULARY,
+        )
+    greedy = rnnzoo.decode(model, source, max_length=7, start_token=START,
+                           end_token=END)
+    beam = rnnzoo.decode(model, source, method="beam", beam_width=3,
+                         max_length=7, start_token=START, end_token=END)
+    np.testing.assert_array_equal(greedy, expected)
+    texts = [" ".join(VOCABULARY[i] for i in row if i) for row in source[:3]]
+    code = (
+        "import json, sys, numpy as np, tensorflow as tf\n"
+        f"x = tf.constant({source.tolist()}, tf.int32)\n"
+        "out = {}\n"
+        f"for name, path in {paths!r}.items():\n"
+        "    m = tf.saved_model.load(path)\n"
+        "    out[name] = m.generate(x)['ids'].numpy().tolist()\n"
+        f"m = tf.saved_model.load({paths['greedy']!r})\n"
+        f"r = m.generate_text(tf.constant({texts!r}))\n"
+        "out['text'] = [t.decode() for t in r['text'].numpy()]\n"
+        "e = m.encode(x[:2])\n"
+        "s = m.step(tf.constant([1, 1]), e['state_1_0'], e['state_1_1'],\n"
+        "           e['memory'], e['memory_mask'])\n"
+        "out['first'] = s['probabilities'].numpy().argmax(-1).tolist()\n"
+        "out['attention'] = list(s['attention'].shape)\n"
+        "out['rnnzoo'] = 'rnnzoo' in sys.modules\n"
+        "print(json.dumps(out))\n"
+    )
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True,
+                            text=True, env=env, timeout=300, cwd=str(tmp_path))
+    assert result.returncode == 0, result.stderr[-3000:]
+    out = json.loads(result.stdout.strip().splitlines()[-1])
+    assert out["rnnzoo"] is False
+    np.testing.assert_array_equal(np.array(out["greedy"]), greedy)
+    np.testing.assert_array_equal(np.array(out["beam"]), beam)
+    assert out["text"] == [
+        " ".join(VOCABULARY[i] for i in row if i > END) for row in expected[:3]
+    ]
+    assert out["first"] == expected[:2, 0].tolist()
+    assert out["attention"] == [2, source.shape[1]]
+
+
+def test_export_errors_name_the_argument(tmp_path):
+    model = rnnzoo.seq2seq(source_vocabulary_size=12, target_vocabulary_size=12,
+                           units=8, embedding_dim=8)
+    with pytest.raises(ValueError, match="start_token.*Received: start_token"):
+        rnnzoo.export(model, str(tmp_path / "m"), max_length=4, end_token=2)
+    with pytest.raises(ValueError, match="method.*Received: method"):
+        rnnzoo.export(model, str(tmp_path / "m"), max_length=4, end_token=2,
+                      start_token=1, method="sample")
+    assert not os.path.exists(tmp_path / "m")
+    # Overwriting is atomic and leaves no temporary directories behind.
+    for _ in range(2):
+        rnnzoo.export(model, str(tmp_path / "m"), max_length=2, end_token=2,
+                      start_token=1)
+    assert os.listdir(tmp_path) == ["m"]
+    assert "saved_model.pb" in os.listdir(tmp_path / "m")

@@ -1,0 +1,1 @@
+"""rnnzoo tasks: one module per task, each trained through the one runner."""

@@ -1,0 +1,1 @@
+"""Captioning: digit strips from real digit scans, and Flickr8k photographs."""

@@ -1,0 +1,342 @@
+"""Fault tolerance: crash-safe backups to resume from, atomic best-model saves.
+
+`BackupAndRestore` extends `keras.callbacks.BackupAndRestore` so that a run
+killed at ANY moment (SIGKILL, pre-emption) resumes from a consistent state:
+Keras writes `latest.weights.h5` in place and then the epoch number, so a
+kill during or between the two writes leaves a torn weights file or weights
+one epoch ahead of the recorded epoch. Here each backup is written to a new
+file and only then published by atomically replacing a small JSON record
+that names it (weights, optimizer state and epoch change together).
+
+`BestModelCheckpoint` saves the whole model (`.keras`) through
+`rnnzoo.save_model` (temporary file + rename) when the monitored value
+improves, and records the best value beside it so a resumed run does not
+overwrite a better model with a worse one.
+
+In a multi-worker run only the chief writes (task 0 / process 0); every
+worker restores from `backup_dir`, which must therefore be on storage all
+workers see (a shared file system or a bucket; a local path when the workers
+share a host).
+"""
+
+import glob
+import json
+import math
+import os
+import tempfile
+import time
+
+import keras
+
+from rnnzoo.io import atomic_path
+from rnnzoo.io import read_json
+from rnnzoo.io import write_json
+from rnnzoo.training.saving import save_model
+
+_RECORD = "backup.json"
+
+
+def is_chief():
+    """Whether this process is the one that writes checkpoints.
+
+    TensorFlow: the `chief` task of `TF_CONFIG`, or worker 0 when the
+    cluster has no chief, or any process without `TF_CONFIG`. JAX: process
+    0 of a multi-process run.
+    """
+    raw = os.environ.get("TF_CONFIG")
+    if keras.backend.backend() == "tensorflow" and raw:
+        config = json.loads(raw)
+        task = config.get("task", {})
+        cluster = config.get("cluster", {})
+        kind, index = task.get("type"), int(task.get("index", 0))
+        if kind == "chief":
+            return True
+        return kind == "worker" and index == 0 and "chief" not in cluster
+    if keras.backend.backend() == "jax":
+        from rnnzoo.training.distribute import _JAX_INITIALIZED
+
+        if _JAX_INITIALIZED:
+            import jax
+
+            return jax.process_index() == 0
+    return True
+
+
+class EpochRecorder(keras.callbacks.Callback):
+    """Records each epoch's logs and wall seconds to a JSON file, atomically.
+
+    A run resumed by `BackupAndRestore` starts `fit` at a later epoch, and
+    Keras' `History` holds only that call's epochs; `merge_into(history)`
+    puts the earlier epochs, read back from the file, in front, and sets
+    `history.seconds` (wall seconds per epoch, validation included).
+
+    Args:
+        path: the JSON file (read at creation when it exists).
+
+    Example:
+
+    >>> import os, tempfile, numpy as np, keras
+    >>> path = os.path.join(tempfile.mkdtemp(), "epochs.json")
+    >>> model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    >>> model.compile("sgd", "mse")
+    >>> recorder = EpochRecorder(path)
+    >>> history = model.fit(np.ones((4, 2)), np.ones(4), epochs=2, verbose=0,
+    ...                     callbacks=[recorder])
+    >>> recorder.merge_into(history).epoch, len(history.seconds)
+    ([0, 1], 2)
+    """
+
+    def __init__(self, path):
+        super().__init__()
+        self.path = path
+        self.epochs = {int(k): v for k, v in (read_json(path) or {}).items()}
+        self._start = None
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._start = time.time()
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.epochs[epoch] = {
+            "logs": {k: float(v) for k, v in (logs or {}).items()},
+            "seconds": round(time.time() - self._start, 3),
+        }
+        if is_chief():
+            os.makedirs(os.path.dirname(os.path.abspath(self.path)), exist_ok=True)
+            write_json(self.path, {str(k): v for k, v in sorted(self.epochs.items())})
+
+    def merge_into(self, history):
+        """Prepends the recorded epochs before `history`'s first; returns it."""
+        first = history.epoch[0] if history.epoch else 0
+        earlier = [e for e in sorted(self.epochs) if e < first]
+        for key, values in history.history.items():
+            history.history[key] = [
+                self.epochs[e]["logs"].get(key, float("nan")) for e in earlier
+            ] + [float(v) for v in values]
+        history.epoch = earlier + list(history.epoch)
+        history.seconds = [self.epochs[e]["seconds"] for e in history.epoch if e in self.epochs]
+        return history
+
+
+class BackupAndRestore(keras.callbacks.BackupAndRestore):
+    """`keras.callbacks.BackupAndRestore` that survives a kill at any moment.
+
+    At the end of every epoch the weights and optimizer state go to a new
+    file `epoch-<n>.weights.h5`; then `backup.json` (`{"epoch": n, "weights":
+    ...}`) is replaced atomically, and older weight files are removed. On
+    `fit` start the record's weights are loaded and training continues at
+    epoch n. The backup folder is deleted when training completes (unless
+    `delete_checkpoint=False`).
+
+    For a resumed run to end with the very weights of an uninterrupted one,
+    each epoch must see the same batches in both: use `shuffle=False` or a
+    dataset whose order depends only on the epoch.
+
+    Args:
+        backup_dir: folder for the backup (shared by all workers).
+        delete_checkpoint: delete the folder when training ends.
+
+    Example:
+
+    >>> import numpy as np, tempfile, rnnzoo
+    >>> model = rnnzoo.compile_for(rnnzoo.dense_baseline(num_features=2,
+    ...     num_outputs=1, units=4))
+    >>> x, y = np.ones((8, 2)), np.ones((8, 1))
+    >>> backup = BackupAndRestore(tempfile.mkdtemp())
+    >>> history = model.fit(x, y, epochs=2, callbacks=[backup], verbose=0)
+    >>> len(history.history["loss"])
+    2
+    """
+
+    def __init__(self, backup_dir, delete_checkpoint=True):
+        super().__init__(backup_dir, save_freq="epoch", delete_checkpoint=delete_checkpoint)
+        self._record_path = os.path.join(backup_dir, _RECORD)
+
+    @property
+    def restored_epoch(self):
+        """The epoch training resumed at on the last `fit` (0: fresh start)."""
+        return getattr(self, "_restored_epoch", 0)
+
+    def latest(self):
+        """The current backup record (`{"epoch", "weights"}`) or None."""
+        record = read_json(self._record_path)
+        if record and os.path.exists(os.path.join(self.backup_dir, record["weights"])):
+            return record
+        return None
+
+    def on_train_begin(self, logs=None):
+        self._restored_epoch = 0
+        record = self.latest()
+        if record is None:
+            return
+        if not self.model.built:
+            raise ValueError(
+                "BackupAndRestore restores weights into a built model: build it "
+                "(e.g. call it on a batch) before `fit`. Received: an unbuilt "
+                f"model {self.model.name!r}"
+            )
+        if self.model.optimizer is not None and not self.model.optimizer.built:
+            self.model.optimizer.build(self.model.trainable_variables)
+        self.model.load_weights(os.path.join(self.backup_dir, record["weights"]))
+        self.model._initial_epoch = int(record["epoch"])
+        self._restored_epoch = int(record["epoch"])
+
+    def on_epoch_end(self, epoch, logs=None):
+        self._current_epoch = epoch + 1
+        self._save_model()
+
+    def _save_model(self):
+        if not is_chief():
+            return
+        os.makedirs(self.backup_dir, exist_ok=True)
+        name = f"epoch-{self._current_epoch}.weights.h5"
+        path = os.path.join(self.backup_dir, name)
+        with atomic_path(path) as tmp:
+            self.model.save_weights(tmp, overwrite=True)
+        write_json(self._record_path, {"epoch": self._current_epoch, "weights": name})
+        for old in glob.glob(os.path.join(self.backup_dir, "epoch-*.weights.h5")):
+            if os.path.basename(old) != name:
+                os.remove(old)
+
+    def on_train_end(self, logs=None):
+        if self.delete_checkpoint and is_chief() and os.path.isdir(self.backup_dir):
+            import shutil
+
+            shutil.rmtree(self.backup_dir, ignore_errors=True)
+
+
+class BestModelCheckpoint(keras.callbacks.Callback):
+    """Saves the whole model atomically whenever `monitor` improves.
+
+    The model goes to `filepath` (`.keras`) through `rnnzoo.save_model`
+    (temporary file + rename: never half-written); the best value and its
+    epoch go to `filepath + ".json"`, read back on `fit` start so a resumed
+    run keeps improving on the best seen before the interruption.
+
+    Args:
+        filepath: destination ending in `.keras`.
+        monitor: a key of the epoch logs, e.g. `"val_loss"`,
+            `"val_accuracy"`.
+        mode: `"min"`, `"max"` or `"auto"` (max for names containing
+            "acc", "auc", "bleu", "f1" or "precision"/"recall", else min).
+
+    Example:
+
+    >>> import numpy as np, os, tempfile, rnnzoo
+    >>> model = rnnzoo.compile_for(rnnzoo.dense_baseline(num_features=2,
+    ...     num_outputs=1, units=4))
+    >>> path = os.path.join(tempfile.mkdtemp(), "best.keras")
+    >>> cb = BestModelCheckpoint(path, monitor="loss")
+    >>> _ = model.fit(np.ones((8, 2)), np.ones((8, 1)), epochs=2, callbacks=[cb], verbose=0)
+    >>> os.path.exists(path)
+    True
+    """
+
+    def __init__(self, filepath, monitor="val_loss", mode="auto"):
+        super().__init__()
+        filepath = os.fspath(filepath)
+        if not filepath.endswith(".keras"):
+            raise ValueError(
+                f"Expected `filepath` to end in '.keras'. Received: filepath={filepath!r}"
+            )
+        if mode not in ("auto", "min", "max"):
+            raise ValueError(
+                f"Expected `mode` to be one of ['auto', 'min', 'max']. Received: mode={mode!r}"
+            )
+        if mode == "auto":
+            higher = ("acc", "auc", "bleu", "chrf", "f1", "precision", "recall")
+            mode = "max" if any(k in monitor.lower() for k in higher) else "min"
+        self.filepath = filepath
+        self.monitor = monitor
+        self.mode = mode
+        self.best = None
+        self.best_epoch = None
+
+    def _better(self, value):
+        if self.best is None:
+            return True
+        return value < self.best if self.mode == "min" else value > self.best
+
+    def on_train_begin(self, logs=None):
+        record = read_json(self.filepath + ".json")
+        if record and record.get("monitor") == self.monitor and os.path.exists(self.filepath):
+            self.best, self.best_epoch = record["best"], record["epoch"]
+
+    def on_epoch_end(self, epoch, logs=None):
+        value = (logs or {}).get(self.monitor)
+        if value is None:
+            raise ValueError(
+                f"BestModelCheckpoint monitors {self.monitor!r}, which the epoch logs "
+                f"lack. Received: logs keys={sorted(logs or {})}"
+            )
+        value = float(value)
+        if math.isnan(value) or not self._better(value):
+            return
+        self.best, self.best_epoch = value, epoch + 1
+        if is_chief():
+            save_model(self.model, self.filepath)
+            write_json(self.filepath + ".json", {
+                "monitor": self.monitor, "best": value, "epoch": epoch + 1,
+            })
+
+
+class TimeLimit(keras.callbacks.Callback):
+    """Stops training after the first epoch that ends past `seconds` of wall time.
+
+    Args:
+        seconds: the budget, counted from the start of `fit`.
+
+    Example:
+
+    >>> import numpy as np, rnnzoo
+    >>> model = rnnzoo.compile_for(rnnzoo.dense_baseline(num_features=2, num_outputs=1))
+    >>> x = np.ones((4, 2), "float32")
+    >>> len(model.fit(x, x[:, :1], epochs=5, verbose=0,
+    ...               callbacks=[TimeLimit(0)]).history["loss"])
+    1
+    """
+
+    def __init__(self, seconds):
+        super().__init__()
+        if not isinstance(seconds, (int, float)) or seconds < 0:
+            raise ValueError(
+                f"Expected `seconds` to be a non-negative number. Received: seconds={seconds!r}"
+            )
+        self.seconds = seconds
+        self._start = None
+
+    def on_train_begin(self, logs=None):
+        self._start = time.time()
+
+    def on_epoch_end(self, epoch, logs=None):
+        if time.time() - self._start >= self.seconds:
+            self.model.stop_training = True
+
+
+def training_callbacks(output_dir, monitor="val_loss", mode="auto", backup=True,
+                       best_model=True):
+    """The fault-tolerance callbacks a recipe passes to `fit`.
+
+    Args:
+        output_dir: the run's folder: the backup goes to
+            `output_dir/backup/`, the best model to `output_dir/best.keras`.
+        monitor, mode: what "best" means (see `BestModelCheckpoint`).
+        backup: include `BackupAndRestore` (rerunning the same command after
+            a crash resumes at the last completed epoch).
+        best_model: include `BestModelCheckpoint`.
+
+    Returns:
+        A list of callbacks.
+
+    Example:
+
+    >>> [type(c).__name__ for c in training_callbacks("/tmp/run")]
+    ['BackupAndRestore', 'BestModelCheckpoint']
+    """
+    callbacks = []
+    if backup:
+        callbacks.append(BackupAndRestore(os.path.join(output_dir, "backup")))
+    if best_model:
+        callbacks.append(
+            BestModelCheckpoint(os.path.join(output_dir, "best.keras"), monitor=monitor, mode=mode)
+        )
+    return callbacks

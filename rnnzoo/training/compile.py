@@ -1,0 +1,83 @@
+"""Compiling a model for its task: loss, metrics, optimizer, gradient clipping."""
+
+import keras
+
+from rnnzoo.metrics import Perplexity
+from rnnzoo.validation import check_choice
+
+TASKS = ("auto", "multiclass", "binary", "regression", "language_model")
+
+
+def infer_task(model):
+    """Guesses the task from the output layer's activation and shape."""
+    output = model.outputs[0]
+    layer = output._keras_history[0] if hasattr(output, "_keras_history") else None
+    activation = getattr(getattr(layer, "activation", None), "__name__", None)
+    if activation is None and layer is not None:
+        # A reshape or slice after the output layer: look one layer back.
+        activation = "linear"
+    if activation == "sigmoid":
+        return "binary"
+    if activation == "softmax":
+        if any(layer.name.endswith("_decoder_output") for layer in model.layers) or (
+            len(output.shape) == 3 and model.inputs[0].dtype == "int32"
+            and any(layer.name == f"{model.name}_embedding" for layer in model.layers)
+            and any(layer.name == f"{model.name}_output" for layer in model.layers)
+            and not any(layer.name.startswith(f"{model.name}_encoder") for layer in model.layers)
+        ):
+            return "language_model"
+        return "multiclass"
+    return "regression"
+
+
+def compile_for(model, task="auto", learning_rate=1e-3, clipnorm=1.0, optimizer="adam",
+                jit_compile="auto"):
+    """Compiles `model` with the loss and metrics of its task.
+
+    Gradients are clipped by norm (`clipnorm`, default 1.0: exploding
+    gradients, seed notes). Loss and metrics leave out padded steps (Keras
+    uses the mask the model's output carries).
+
+    Args:
+        model: a Keras model (any rnnzoo builder's).
+        task: `"auto"` (from the output layer), `"multiclass"`, `"binary"`,
+            `"regression"` or `"language_model"` (adds perplexity).
+        learning_rate: the optimizer's learning rate.
+        clipnorm: gradient-norm clipping; None to disable.
+        optimizer: `"adam"`, `"adamw"`, `"sgd"` or `"rmsprop"`.
+        jit_compile: passed to `model.compile`.
+
+    Returns:
+        The model, compiled.
+
+    Example:
+
+    >>> import rnnzoo
+    >>> model = rnnzoo.sequence_classifier(vocabulary_size=50, num_classes=3)
+    >>> model = rnnzoo.compile_for(model, learning_rate=3e-3)
+    >>> model.loss.__class__.__name__
+    'SparseCategoricalCrossentropy'
+    """
+    task = check_choice("task", task, TASKS)
+    optimizer = check_choice("optimizer", optimizer, ("adam", "adamw", "sgd", "rmsprop"))
+    if task == "auto":
+        task = infer_task(model)
+    optimizer = {
+        "adam": keras.optimizers.Adam,
+        "adamw": keras.optimizers.AdamW,
+        "sgd": keras.optimizers.SGD,
+        "rmsprop": keras.optimizers.RMSprop,
+    }[optimizer](learning_rate=learning_rate, clipnorm=clipnorm)
+    if task == "binary":
+        loss = keras.losses.BinaryCrossentropy()
+        metrics = [keras.metrics.BinaryAccuracy(name="accuracy")]
+    elif task == "regression":
+        loss = keras.losses.MeanSquaredError()
+        metrics = [keras.metrics.MeanAbsoluteError(name="mae")]
+    else:
+        loss = keras.losses.SparseCategoricalCrossentropy()
+        metrics = [keras.metrics.SparseCategoricalAccuracy(name="accuracy")]
+        if task == "language_model":
+            metrics.append(Perplexity())
+    model.compile(optimizer=optimizer, loss=loss, metrics=metrics, jit_compile=jit_compile)
+    return model
