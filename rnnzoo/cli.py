@@ -7,12 +7,16 @@ that defines:
 - `Config`: a dataclass of the task's settings, with `Config.quick()` (the
   small run of the tests and the demo); each field becomes a flag
   (`batch_size` -> `--batch-size`; booleans get `--x/--no-x`; tuples,
-  lists, dicts and None defaults are parsed as Python literals);
+  lists, dicts and None defaults are parsed as Python literals), except
+  those with `metadata={"flag": False}`;
 - `run(config, runner) -> dict`: trains through the `rnnzoo.training.Runner`
   and returns the metrics (also in `metrics.json`);
 - `SUMMARY`: the metric names the summary line shows;
 - optionally `COMMANDS`: `{"predict": function(argv)}`, commands on a
   trained run (`python recipes/names.py predict Hinton`).
+- optionally `default_output_dir(config)`: the output folder when
+  `--output-dir` is not given (default `runs/<NAME>`);
+- `SUMMARY` may also be a function of the config (keys that depend on it).
 
 Flags every recipe shares: `--quick` (start from `Config.quick()`; flags
 given beside it still win), `--output-dir`, `--seed`, `--verbose`,
@@ -77,7 +81,7 @@ def _add_config_flags(parser, config_class):
     hints = typing.get_type_hints(config_class)
     defaults = config_class()
     for field in dataclasses.fields(config_class):
-        if field.name in _COMMON or not field.init:
+        if field.name in _COMMON or not field.init or field.metadata.get("flag") is False:
             continue
         default = getattr(defaults, field.name)
         help_text = field.metadata.get("help", "")
@@ -206,10 +210,12 @@ def main(task, argv=None):
         return commands[argv[0]](argv[1:])
     args = parser(task).parse_args(argv)
     config = config_from_args(task, args)
+    if hasattr(task, "default_output_dir") and args.output_dir == os.path.join("runs", task.NAME):
+        args.output_dir = task.default_output_dir(config)
     runner = runner_from_args(args)
     metrics = task.run(config, runner)
-    keys = (["tuner", "trials", "best_score", "tune_seconds"] if args.tune
-            else list(task.SUMMARY))
+    keys = task.SUMMARY(config) if callable(task.SUMMARY) else task.SUMMARY
+    keys = ["tuner", "trials", "best_score", "tune_seconds"] if args.tune else list(keys)
     summary(task.NAME, metrics, keys, args.output_dir)
     return metrics
 

@@ -43,7 +43,9 @@ def plot_history(history, path, *, metrics=None, title=None):
 
     Args:
         history: a `keras.callbacks.History` or its `.history` dict
-            (`{"loss": [...], "val_loss": [...], ...}`).
+            (`{"loss": [...], "val_loss": [...], ...}`); or a dict of them
+            keyed by a label (`{"attention": h1, "no attention": h2}`, the
+            members of an ensemble): each panel then shows every run.
         path: the PNG file to write.
         metrics: metric names to plot (default: every key without `val_`).
         title: a title over the panels.
@@ -57,34 +59,48 @@ def plot_history(history, path, *, metrics=None, title=None):
     >>> path = os.path.join(tempfile.mkdtemp(), "curves.png")
     >>> plot_history({"loss": [1.0, 0.5], "val_loss": [1.1, 0.7]}, path) == path
     True
+    >>> runs = {"a": {"loss": [1.0, 0.5]}, "b": {"loss": [0.9, 0.8, 0.7]}}
+    >>> plot_history(runs, path, metrics=["loss"]) == path
+    True
     """
     logs = getattr(history, "history", history)
     if not isinstance(logs, dict) or not logs:
         raise ValueError(
-            "Expected `history` to be a keras History or a non-empty dict of "
-            f"lists. Received: history={history!r}"
+            "Expected `history` to be a keras History, a non-empty dict of "
+            f"lists or a dict of those. Received: history={history!r}"
         )
+    values = [getattr(v, "history", v) for v in logs.values()]
+    if all(isinstance(v, dict) for v in values):
+        runs = dict(zip((str(k) for k in logs), values))
+    else:
+        runs = {None: logs}
     if metrics is None:
-        metrics = [k for k in logs if not k.startswith("val_") and k != "learning_rate"]
-    missing = [m for m in metrics if m not in logs]
+        metrics = [k for k in next(iter(runs.values()))
+                   if not k.startswith("val_") and k != "learning_rate"]
+    missing = [m for m in metrics for run in runs.values() if m not in run]
     if missing or not metrics:
+        keys = sorted(set().union(*runs.values()))
         raise ValueError(
-            f"Expected `metrics` to be keys of the history {sorted(logs)}. "
+            f"Expected `metrics` to be keys of the history {keys}. "
             f"Received: metrics={metrics!r}"
         )
     plt = pyplot()
     figure, axes = plt.subplots(1, len(metrics), figsize=(4.5 * len(metrics), 3.5),
                                 squeeze=False)
     for axis, metric in zip(axes[0], metrics):
-        epochs = np.arange(1, len(logs[metric]) + 1)
-        axis.plot(epochs, logs[metric], marker="o", label="train")
-        if f"val_{metric}" in logs:
-            axis.plot(epochs[:len(logs[f"val_{metric}"])], logs[f"val_{metric}"],
-                      marker="o", label="validation")
+        for label, run in runs.items():
+            prefix = "" if label is None else f"{label}: "
+            epochs = np.arange(1, len(run[metric]) + 1)
+            line, = axis.plot(epochs, run[metric], marker="o", label=f"{prefix}train")
+            if f"val_{metric}" in run:
+                axis.plot(epochs[:len(run[f"val_{metric}"])], run[f"val_{metric}"],
+                          marker="o", label=f"{prefix}validation",
+                          linestyle="--" if label is not None else "-",
+                          color=line.get_color() if label is not None else None)
         axis.set_xlabel("epoch")
         axis.set_ylabel(metric)
         axis.grid(alpha=0.3)
-        axis.legend()
+        axis.legend(fontsize=7 if len(runs) > 2 else None)
     if title:
         figure.suptitle(title)
     return save_figure(figure, path)
@@ -325,6 +341,60 @@ def plot_strip_attention(path, images, attention, captions, grid_width,
     for ax in axes.ravel():
         ax.set_xticks([])
         ax.set_yticks([])
+    fig.tight_layout()
+    save_figure(fig, path)
+    return path
+
+
+def plot_captions(path, image_paths, captions, attention, grid_shape, words=5):
+    """Images with their generated caption and where the model looked.
+
+    One row per image: the image titled with the caption, then the
+    attention map of each of the first `words` emitted words overlaid on it.
+
+    Args:
+        path: PNG file to write.
+        image_paths: the image files.
+        captions: one list of emitted words per image.
+        attention: one `(steps, regions)` array per image; the regions are
+            a `grid_shape` grid.
+        grid_shape: `(rows, columns)` of the encoder's feature grid.
+        words: attention maps shown per image.
+
+    Returns:
+        `path`.
+
+    Example:
+
+    >>> import os, tempfile, keras
+    >>> folder = tempfile.mkdtemp()
+    >>> image = os.path.join(folder, "a.png")
+    >>> keras.utils.save_img(image, np.zeros((8, 8, 3)))
+    >>> p = plot_captions(os.path.join(folder, "c.png"), [image], [["a", "dog"]],
+    ...                   [np.ones((2, 4)) / 4], (2, 2), words=2)
+    >>> os.path.exists(p)
+    True
+    """
+    import keras
+
+    plt = pyplot()
+    rows = len(image_paths)
+    fig, axes = plt.subplots(rows, words + 1, figsize=(2.0 * (words + 1), 2.2 * rows),
+                             squeeze=False)
+    for r, (p, caption) in enumerate(zip(image_paths, captions)):
+        image = keras.utils.img_to_array(keras.utils.load_img(p)) / 255.0
+        axes[r, 0].imshow(image)
+        axes[r, 0].set_title(" ".join(caption)[:48] or "(empty)", fontsize=7)
+        for k in range(words):
+            ax = axes[r, k + 1]
+            ax.imshow(image)
+            if k < len(caption):
+                grid = np.asarray(attention[r][k]).reshape(grid_shape)
+                ax.imshow(grid, cmap="inferno", alpha=0.6,
+                          extent=(0, image.shape[1], image.shape[0], 0))
+                ax.set_title(caption[k], fontsize=8)
+        for ax in axes[r]:
+            ax.axis("off")
     fig.tight_layout()
     save_figure(fig, path)
     return path

@@ -39,3 +39,13 @@ def test_errors_name_the_argument(tmp_path):
         plots.plot_history({"loss": [1.0]}, os.path.join(tmp_path, "a.png"), metrics=["acc"])
     with pytest.raises(ValueError, match="y_pred"):
         plots.confusion_matrix([0, 1], [0, 5], 2)
+
+
+def test_plot_history_of_several_runs(tmp_path):
+    path = os.path.join(tmp_path, "runs.png")
+    runs = {"attention": {"loss": [1.0, 0.5], "val_loss": [1.1, 0.7]},
+            "no attention": {"loss": [1.2, 0.9, 0.8], "val_loss": [1.3, 1.0, 0.9]}}
+    assert plots.plot_history(runs, path, metrics=["loss"]) == path
+    assert _is_png(path) and os.path.getsize(path) > 5000
+    with pytest.raises(ValueError, match="Received: metrics=\\['accuracy'\\]"):
+        plots.plot_history(runs, path, metrics=["accuracy"])

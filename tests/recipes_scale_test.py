@@ -58,7 +58,10 @@ def test_names_tune_writes_trials_and_a_reloadable_string_model(tmp_path):
 
 
 def _timeseries(out, *flags):
-    return _recipe("timeseries").main([
+    from rnnzoo import cli
+    from rnnzoo.tasks import timeseries
+
+    return cli.main(timeseries, [
         "--series", "co2", "--quick", "--epochs", "2", "--output-dir", out,
         "--verbose", "0", *flags])
 

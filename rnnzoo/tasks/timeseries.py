@@ -1,13 +1,12 @@
-"""Forecasting workflow: windows, train-only normalisation, baselines, errors.
+"""Time-series forecasting task: an RNN ensemble against three baselines.
 
-The time-series recipe (`recipes/timeseries.py`) is a thin script over this
-module. The approach:
+`recipes/timeseries.py` is `cli.main` over this module. The approach:
 
 - Chronological train / validation / test parts; every statistic used to
   normalise (means, standard deviations, residual scales) is fitted on the
   training part only.
-- Windows of `input_width` past steps and `horizon` future steps are cut with
-  `keras.utils.timeseries_dataset_from_array`; a window is named by its
+- Windows of `sequence_length` past steps and `horizon` future steps are cut
+  with `keras.utils.timeseries_dataset_from_array`; a window is named by its
   *origin*, the row index of its first forecast step.
 - The network predicts the RESIDUAL over a simple anchor forecast (the naive
   forecast: last observed value, or the seasonal-naive one), standardised per
@@ -18,165 +17,209 @@ module. The approach:
   statsmodels' additive Holt-Winters `ExponentialSmoothing`, fitted once on
   everything before the test part (training + validation); its fitted
   smoothing parameters are then run forward over the test part (the same
-  recursion as statsmodels, checked against it in the tests), so every origin's ETS forecast uses all data up
-  to that origin, exactly like the network's.
+  recursion as statsmodels, checked against it in the tests), so every
+  origin's ETS forecast uses all data up to that origin, exactly like the
+  network's.
 - Errors: MAE, RMSE and MASE (scaled by the in-sample seasonal-naive MAE of
   the training part, `rnnzoo.mase`), over every (origin, horizon step).
+
+Settings left at None in `Config` take the series' own (`SERIES_SETTINGS`,
+and `QUICK` for `Config.quick()`); `resolve` fills them in.
 """
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
-import time
+import inspect
+import os
 
 import keras
 import numpy as np
 import pandas as pd
 
+from rnnzoo import plots
 from rnnzoo.data.datasets.series import SERIES
 from rnnzoo.data.datasets.series import load_series
+from rnnzoo.layers.recurrent_stack import CELLS
 from rnnzoo.metrics import mase
 from rnnzoo.models.forecaster import forecaster
+from rnnzoo.training.runner import Timer
 from rnnzoo.validation import check_choice
 from rnnzoo.validation import check_positive_int
 
+NAME = "timeseries"
 RESIDUALS = ("naive", "seasonal", "none")
+MULTISTEP = ("direct", "autoregressive")
+SUMMARY = ("series", "rnn_mase", "naive_mase", "seasonal_naive_mase", "ets_mase",
+           "best_baseline", "rnn_over_best_baseline_mase", "train_seconds")
+
+
+def _setting(help_text, default=None, **metadata):
+    return dataclasses.field(default=default, metadata={"help": help_text, **metadata})
+
+
+_SERIES_DEFAULT = " (default: the series' setting)"
 
 
 @dataclasses.dataclass
-class ForecastConfig:
-    """Settings of one forecasting task (defaults per series in `CONFIGS`).
-
-    Attributes:
-        series: a name of `rnnzoo.data.datasets.SERIES`.
-        input_width: past steps the model reads.
-        horizon: future steps forecast from each origin.
-        test_size: rows (int) or fraction (float) of the series for test.
-        validation_size: rows or fraction for validation.
-        eval_stride: steps between test origins.
-        eval_hour: if set, test origins are the rows at this hour of the day
-            (daily rolling origins for hourly data).
-        residual: the anchor the network predicts a residual over:
-            `"naive"` (last value), `"seasonal"` (same step one season
-            earlier) or `"none"`.
-        level_input: also feed the target's globally normalised level.
-        log_columns: columns modelled after `log1p` (heavy-tailed, >= 0).
-        feature_columns: extra past-only columns read from the frame
-            (`None`: all non-target columns).
-        calendar: known-future calendar covariates: any of `"hour"`,
-            `"dayofweek"`, `"dayofyear"` (sin/cos pairs).
-        ets_trend, ets_damped, ets_seasonal: the Holt-Winters baseline.
-        cell, units, num_layers, dropout: the recurrent stack.
-        strategy: `"direct"` or `"autoregressive"`.
-        epochs, batch_size, learning_rate, patience: training.
-        ensemble: number of networks (different seeds) averaged.
-        train_stride: steps between training origins.
-    """
-
-    series: str = "co2"
-    input_width: int = 104
-    horizon: int = 52
-    test_size: float = 104
-    validation_size: float = 104
-    eval_stride: int = 1
-    eval_hour: int | None = None
-    residual: str = "seasonal"
-    level_input: bool = False
-    log_columns: tuple = ()
-    feature_columns: tuple | None = None
-    calendar: tuple = ("dayofyear",)
-    ets_trend: str | None = "add"
-    ets_damped: bool = False
-    ets_seasonal: str | None = "add"
-    cell: str = "gru"
-    units: int = 64
-    num_layers: int = 1
-    dropout: float = 0.0
-    strategy: str = "direct"
-    epochs: int = 60
-    batch_size: int = 64
-    learning_rate: float = 3e-3
-    patience: int = 10
-    ensemble: int = 3
-    train_stride: int = 1
-
-
-CONFIGS = {
-    "co2": ForecastConfig(),
-    "beijing_pm25": ForecastConfig(
-        series="beijing_pm25", input_width=72, horizon=24, test_size=0.2,
-        validation_size=0.1, eval_hour=0, residual="naive", level_input=True,
-        log_columns=("pm25", "Iws", "Is", "Ir"),
-        calendar=("hour", "dayofweek", "dayofyear"), ets_damped=True,
-        units=64, epochs=12, batch_size=256, learning_rate=2e-3, patience=3,
-        ensemble=3, train_stride=1,
-    ),
-}
-"""Recipe defaults per series (others fall back to a season-based config)."""
-
-
-def default_config(series, **overrides):
-    """The recipe's defaults for `series`, with `overrides` applied.
-
-    Args:
-        series: a name of `rnnzoo.data.datasets.SERIES`.
-        **overrides: `ForecastConfig` fields to change.
-
-    Returns:
-        A `ForecastConfig`.
+class Config:
+    """Settings of one forecasting run; None takes the series' setting (see `resolve`).
 
     Example:
 
-    >>> default_config("co2", epochs=2).horizon
-    52
+    >>> settings = resolve(Config(series="co2", epochs=2))
+    >>> settings.sequence_length, settings.horizon, settings.epochs
+    (104, 52, 2)
     """
-    if series not in SERIES:
-        raise ValueError(
-            f"Expected `series` to be one of {sorted(SERIES)}. "
-            f"Received: series={series!r}"
-        )
-    if series in CONFIGS:
-        config = dataclasses.replace(CONFIGS[series])
-    else:
-        m = SERIES[series].season_length
-        config = ForecastConfig(
-            series=series, input_width=2 * m, horizon=m, test_size=0.15,
-            validation_size=0.1, calendar=(), ets_damped=True,
-        )
-    for key, value in overrides.items():
-        if value is None:
-            continue
-        if not hasattr(config, key):
-            raise ValueError(
-                f"Unknown forecasting setting. Received: {key}={value!r}"
-            )
-        setattr(config, key, value)
+
+    series: str = _setting("the series (a name of rnnzoo.data.datasets.SERIES)", "co2",
+                           choices=tuple(sorted(SERIES)))
+    sequence_length: int | None = _setting("past steps the model reads" + _SERIES_DEFAULT)
+    horizon: int | None = _setting("future steps forecast from each origin" + _SERIES_DEFAULT)
+    test_size: float | None = _setting(
+        "rows (int) or fraction (float) of the series for test" + _SERIES_DEFAULT)
+    validation_size: float | None = _setting(
+        "rows or fraction of the series for validation" + _SERIES_DEFAULT)
+    eval_stride: int = _setting("steps between test origins", 1)
+    eval_hour: int | None = _setting(
+        "test origins are the rows at this hour of the day (daily rolling origins for "
+        "hourly data)" + _SERIES_DEFAULT)
+    residual: str | None = _setting(
+        "the anchor the network predicts a residual over: naive (last value), seasonal "
+        "(one season earlier) or none" + _SERIES_DEFAULT, choices=RESIDUALS)
+    level_input: bool | None = _setting(
+        "also feed the target's globally normalised level" + _SERIES_DEFAULT)
+    log_columns: tuple | None = _setting(
+        "columns modelled after log1p (heavy-tailed, >= 0)" + _SERIES_DEFAULT)
+    feature_columns: tuple | None = _setting(
+        "extra past-only columns read from the frame (None: every non-target column)")
+    calendar: tuple | None = _setting(
+        "known-future calendar covariates among 'hour', 'dayofweek', 'dayofyear' (sin/cos "
+        "pairs)" + _SERIES_DEFAULT)
+    ets_trend: str | None = _setting("Holt-Winters baseline trend ('add' or None)", "add")
+    ets_damped: bool | None = _setting("Holt-Winters damped trend" + _SERIES_DEFAULT)
+    ets_seasonal: str | None = _setting("Holt-Winters season ('add' or None)", "add")
+    cell: str = _setting("recurrent cell", "gru", choices=CELLS)
+    units: int | None = _setting("recurrent units" + _SERIES_DEFAULT)
+    num_layers: int = _setting("recurrent layers", 1)
+    dropout: float = _setting("dropout of the recurrent stack", 0.0)
+    multistep: str = _setting("multi-step forecasting: direct (all steps at once) or "
+                              "autoregressive", "direct", choices=MULTISTEP)
+    epochs: int | None = _setting("training epochs per network" + _SERIES_DEFAULT)
+    batch_size: int | None = _setting("batch size" + _SERIES_DEFAULT)
+    learning_rate: float | None = _setting("Adam learning rate" + _SERIES_DEFAULT)
+    patience: int | None = _setting(
+        "early-stopping patience (epochs without a lower validation loss)" + _SERIES_DEFAULT)
+    ensemble: int | None = _setting("networks (seeds) averaged" + _SERIES_DEFAULT)
+    train_stride: int | None = _setting("steps between training origins" + _SERIES_DEFAULT)
+    data_dir: str | None = _setting(
+        "dataset folder (default: $RNNZOO_DATA_DIR, the Keras cache, a download)")
+    overrides: dict = dataclasses.field(default_factory=dict, metadata={
+        "help": "`--set KEY=VALUE`: a Config field, or a forecaster argument"})
+    quick_settings: bool = _setting(
+        "settings left at None take the series' QUICK ones (set by Config.quick())", False,
+        flag=False)
+
+    @classmethod
+    def quick(cls):
+        """The small run of the tests and the demo: the series' `QUICK` settings."""
+        return cls(quick_settings=True)
+
+
+_GENERIC = dict(
+    test_size=0.15, validation_size=0.1, eval_hour=None, residual="seasonal",
+    level_input=False, log_columns=(), calendar=(), ets_damped=True, units=64,
+    epochs=60, batch_size=64, learning_rate=3e-3, patience=10, ensemble=3, train_stride=1,
+)
+"""Settings of any series (with `sequence_length` two seasons, `horizon` one)."""
+
+SERIES_SETTINGS = {
+    "co2": dict(sequence_length=104, horizon=52, test_size=104, validation_size=104,
+                calendar=("dayofyear",), ets_damped=False),
+    "beijing_pm25": dict(
+        sequence_length=72, horizon=24, test_size=0.2, validation_size=0.1, eval_hour=0,
+        residual="naive", level_input=True, log_columns=("pm25", "Iws", "Is", "Ir"),
+        calendar=("hour", "dayofweek", "dayofyear"), ets_damped=True, epochs=12,
+        batch_size=256, learning_rate=2e-3, patience=3,
+    ),
+}
+"""The recipe's settings per series, over `_GENERIC`."""
+
+QUICK = {
+    None: dict(epochs=4, ensemble=1, units=32, patience=4),
+    "beijing_pm25": dict(epochs=3, ensemble=1, units=32, patience=4, train_stride=6),
+}
+"""`Config.quick()` settings per series (None: any other series)."""
+
+
+def resolve(config, season_length=None):
+    """`config` with every None setting filled in: given > QUICK > the series' > generic.
+
+    `overrides` entries naming a `Config` field are applied as that field;
+    the others stay in `overrides` (forecaster arguments).
+
+    Args:
+        config: a `Config`.
+        season_length: the season of a frame passed to `run` (default: the
+            series' in `SERIES`).
+
+    Returns:
+        A `Config` whose settings are all set.
+
+    Example:
+
+    >>> settings = resolve(Config.quick())
+    >>> settings.epochs, settings.ensemble, settings.units, settings.patience
+    (4, 1, 32, 4)
+    >>> resolve(Config(series="beijing_pm25", overrides={"units": 16})).units
+    16
+    """
+    names = {f.name for f in dataclasses.fields(Config)}
+    overrides = dict(config.overrides or {})
+    given = {k: overrides.pop(k) for k in list(overrides) if k in names}
+    config = dataclasses.replace(config, **given, overrides=overrides)
+    if season_length is None:
+        check_choice("series", config.series, sorted(SERIES))
+        season_length = SERIES[config.series].season_length
+    settings = dict(_GENERIC, sequence_length=2 * season_length, horizon=season_length)
+    settings.update(SERIES_SETTINGS.get(config.series, {}))
+    if config.quick_settings:
+        settings.update(QUICK.get(config.series, QUICK[None]))
+    filled = {k: v for k, v in settings.items() if getattr(config, k) is None}
+    config = dataclasses.replace(config, **filled)
     check_choice("residual", config.residual, RESIDUALS)
-    check_positive_int("input_width", config.input_width)
-    check_positive_int("horizon", config.horizon)
+    check_choice("multistep", config.multistep, MULTISTEP)
+    check_choice("cell", config.cell, CELLS)
+    for name in ("sequence_length", "horizon", "epochs", "batch_size", "ensemble",
+                 "train_stride", "eval_stride", "units", "num_layers", "patience"):
+        check_positive_int(name, getattr(config, name))
     return config
 
 
-def make_windows(array, input_width, horizon, first_origin, last_origin,
+def default_output_dir(config):
+    """`runs/timeseries/<series>`: each series keeps its own run folder."""
+    return os.path.join("runs", NAME, config.series)
+
+
+def make_windows(array, sequence_length, horizon, first_origin, last_origin,
                  stride=1, batch_size=4096):
     """Cuts (history, future) windows with `timeseries_dataset_from_array`.
 
-    A window with origin `t` has history rows `t - input_width .. t - 1`
+    A window with origin `t` has history rows `t - sequence_length .. t - 1`
     and future rows `t .. t + horizon - 1`. Origins run from `first_origin`
     to at most `last_origin`, `stride` apart.
 
     Args:
         array: `(time, features)` array.
-        input_width: past steps per window.
+        sequence_length: past steps per window.
         horizon: future steps per window.
-        first_origin: the first origin (>= `input_width`).
+        first_origin: the first origin (>= `sequence_length`).
         last_origin: the last allowed origin (<= `len(array) - horizon`).
         stride: steps between origins.
         batch_size: batch size used while materialising.
 
     Returns:
-        `(history, future, origins)`: `(n, input_width, features)`,
+        `(history, future, origins)`: `(n, sequence_length, features)`,
         `(n, horizon, features)` float32 arrays and the `(n,)` origins.
 
     Example:
@@ -188,11 +231,11 @@ def make_windows(array, input_width, horizon, first_origin, last_origin,
     array = np.asarray(array, dtype="float32")
     if array.ndim == 1:
         array = array[:, None]
-    if first_origin < input_width or last_origin > len(array) - horizon:
+    if first_origin < sequence_length or last_origin > len(array) - horizon:
         raise ValueError(
-            "Expected input_width <= first_origin <= last_origin <= "
+            "Expected sequence_length <= first_origin <= last_origin <= "
             f"len(array) - horizon. Received: first_origin={first_origin}, "
-            f"last_origin={last_origin}, input_width={input_width}, "
+            f"last_origin={last_origin}, sequence_length={sequence_length}, "
             f"horizon={horizon}, len(array)={len(array)}"
         )
     if last_origin < first_origin:
@@ -200,15 +243,15 @@ def make_windows(array, input_width, horizon, first_origin, last_origin,
             "Expected last_origin >= first_origin. Received: "
             f"first_origin={first_origin}, last_origin={last_origin}"
         )
-    length = input_width + horizon
+    length = sequence_length + horizon
     dataset = keras.utils.timeseries_dataset_from_array(
-        array[first_origin - input_width : last_origin + horizon], None,
+        array[first_origin - sequence_length : last_origin + horizon], None,
         sequence_length=length, sequence_stride=stride,
         batch_size=batch_size, shuffle=False,
     )
     windows = np.concatenate([np.asarray(b) for b in dataset], axis=0)
     origins = first_origin + stride * np.arange(len(windows))
-    return windows[:, :input_width], windows[:, input_width:], origins
+    return windows[:, :sequence_length], windows[:, sequence_length:], origins
 
 
 def anchor_forecast(target, origins, horizon, kind, season):
@@ -461,10 +504,10 @@ def prepare(frame, config):
     n = len(frame)
     n_validation, n_test = _sizes(n, config)
     n_train = n - n_validation - n_test
-    if n_train <= config.input_width + config.horizon:
+    if n_train <= config.sequence_length + config.horizon:
         raise ValueError(
             "The training part is shorter than one window. Received: "
-            f"n_train={n_train}, input_width={config.input_width}, "
+            f"n_train={n_train}, sequence_length={config.sequence_length}, "
             f"horizon={config.horizon}"
         )
     columns = [target_name] if config.level_input else []
@@ -510,7 +553,7 @@ def origins_for(prepared, config, part):
     Training origins are `config.train_stride` apart; validation and test
     origins `config.eval_stride` apart, or at `config.eval_hour` each day.
     """
-    w, h = config.input_width, config.horizon
+    w, h = config.sequence_length, config.horizon
     bounds = {
         "train": (w, prepared.n_train - h),
         "validation": (prepared.n_train, prepared.n_train + prepared.n_validation - h),
@@ -536,7 +579,7 @@ def windows(prepared, config, origins):
         `(n, horizon)` transformed-target residuals over the anchor (not yet
         standardised), `anchors` the `(n, horizon)` transformed anchor.
     """
-    w, h = config.input_width, config.horizon
+    w, h = config.sequence_length, config.horizon
     relative = prepared.transformed.copy()
     array = np.concatenate([relative[:, None], prepared.features], axis=1)
     history, future, _ = _windows_at(array, w, h, origins)
@@ -569,83 +612,76 @@ def _windows_at(array, w, h, origins):
 # --------------------------------------------------------------- training
 
 
-def build_model(config, num_features, num_covariates, seed=0):
-    """The forecaster for `config` (predicts standardised residuals)."""
-    keras.utils.set_random_seed(seed)
-    model = forecaster(
-        input_width=config.input_width, num_features=num_features,
-        horizon=config.horizon, num_targets=1, num_covariates=num_covariates,
-        strategy=config.strategy, cell=config.cell, units=config.units,
-        num_layers=config.num_layers, dropout=config.dropout,
-        name="forecaster",
-    )
-    model.compile(
-        optimizer=keras.optimizers.Adam(config.learning_rate, clipnorm=1.0),
-        loss="mae",
-    )
-    return model
+def build_model(config, num_features, num_covariates):
+    """The forecaster of resolved `config` (predicts standardised residuals), not compiled.
 
-
-@dataclasses.dataclass
-class ForecastResult:
-    """What `run` returns."""
-
-    config: ForecastConfig
-    table: dict
-    actual: np.ndarray
-    forecasts: dict
-    origins: np.ndarray
-    index: pd.DatetimeIndex
-    models: list
-    history: list
-    stats: dict
-    train_seconds: float
-    per_horizon_mae: dict
-
-
-def run(config, data_dir=None, frame=None, verbose=1, scope=None, fit=None, search=None):
-    """Trains the forecaster ensemble and scores it against the baselines.
-
-    Args:
-        config: a `ForecastConfig` (see `default_config`).
-        data_dir: passed to `load_series`.
-        frame: use this frame instead of loading `config.series`.
-        verbose: Keras verbosity of `fit`.
-        scope: a function returning the context to build and compile each
-            network in (e.g. a distribution strategy's `scope`).
-        fit: `fit(model, x, y, name=..., **kwargs)` used instead of
-            `model.fit` (`name`: `"forecaster_<k>"` for member k); it must
-            leave the best epoch's weights (by `val_loss`) in the model, as
-            `recipe.fit` does: the early stopping
-            only restores them when `fit` is None.
-        search: `search(x, y, validation_data, fixed)` called INSTEAD of
-            training (a hyperparameter search; `fixed`: the forecaster's
-            data-dependent arguments); `run` returns what it returns.
-
-    Returns:
-        A `ForecastResult` (its `table` has rows `"rnn"`, `"naive"`,
-        `"seasonal_naive"` and `"ets"`).
+    `config.overrides` are passed to `rnnzoo.forecaster` too.
 
     Example:
 
-    >>> result = run(default_config("co2", epochs=1, ensemble=1))  # doctest: +SKIP
-    >>> sorted(result.table)  # doctest: +SKIP
-    ['ets', 'naive', 'rnn', 'seasonal_naive']
+    >>> model = build_model(resolve(Config.quick()), num_features=3, num_covariates=2)
+    >>> model.output_shape
+    (None, 52, 1)
     """
+    return forecaster(**{
+        **dict(input_width=config.sequence_length, num_features=num_features,
+               horizon=config.horizon, num_targets=1, num_covariates=num_covariates,
+               strategy=config.multistep, cell=config.cell, units=config.units,
+               num_layers=config.num_layers, dropout=config.dropout, name="forecaster"),
+        **config.overrides,
+    })
+
+
+def _search_space(config):
+    """What `--tune` searches: a narrow space for a quick run, narrowed by `--set`."""
+    space = dict(units=[16, 32], num_layers=1) if config.quick_settings else {}
+    names = set(inspect.signature(forecaster).parameters) | {"learning_rate"}
+    space.update({k: v for k, v in config.overrides.items() if k in names})
+    return space
+
+
+def run(config, runner, frame=None):
+    """Trains the forecaster ensemble and scores it against the baselines.
+
+    Writes `model.keras` (the first member; it predicts standardised
+    residuals over the anchor forecast), `normalization.json`,
+    `metrics.json`, `forecasts.png`, `horizon_errors.png` and `loss.png`.
+    With `runner.tune_with`, searches the forecaster over the same windows
+    instead.
+
+    Args:
+        config: a `Config`.
+        runner: the `rnnzoo.training.Runner` of the run (not started).
+        frame: a DataFrame to forecast instead of loading `config.series`
+            (target column `frame.attrs["target"]`, season
+            `frame.attrs["season_length"]`).
+
+    Returns:
+        The metrics dict: `table` (MAE, RMSE and MASE of `"rnn"`,
+        `"naive"`, `"seasonal_naive"` and `"ets"`), `<name>_mase`,
+        `best_baseline`, `rnn_over_best_baseline_mase`, ...
+
+    Example:
+
+    >>> metrics = run(Config.quick(), Runner("runs/timeseries/co2"))  # doctest: +SKIP
+    >>> metrics["rnn_mase"] < metrics["ets_mase"]  # doctest: +SKIP
+    True
+    """
+    season = None if frame is None else int(frame.attrs.get("season_length", 1))
+    settings = resolve(config, season_length=season)
+    runner.start(settings)
     if frame is None:
-        frame = load_series(config.series, data_dir=data_dir)
-    prepared = prepare(frame, config)
+        frame = load_series(settings.series, data_dir=settings.data_dir)
+    prepared = prepare(frame, settings)
     target_name = frame.attrs.get("target", frame.columns[0])
     n_train = prepared.n_train
     train_diffs = np.diff(prepared.transformed[:n_train])
     prepared.stats["diff_scale"] = float(np.std(train_diffs)) or 1.0
 
-    train_origins = origins_for(prepared, config, "train")
-    val_origins = origins_for(prepared, config, "validation")
-    test_origins = origins_for(prepared, config, "test")
-    x_train, r_train, _ = windows(prepared, config, train_origins)
-    x_val, r_val, _ = windows(prepared, config, val_origins)
-    x_test, _, a_test = windows(prepared, config, test_origins)
+    test_origins = origins_for(prepared, settings, "test")
+    x_train, r_train, _ = windows(prepared, settings, origins_for(prepared, settings, "train"))
+    x_val, r_val, _ = windows(prepared, settings, origins_for(prepared, settings, "validation"))
+    x_test, _, a_test = windows(prepared, settings, test_origins)
     mean = r_train.mean(axis=0)
     std = r_train.std(axis=0) + 1e-8
     prepared.stats["residual_mean"] = mean.tolist()
@@ -654,71 +690,88 @@ def run(config, data_dir=None, frame=None, verbose=1, scope=None, fit=None, sear
     def scale(r):
         return ((r - mean) / std)[..., None].astype("float32")
 
+    def inputs(x):
+        return x if len(x) > 1 else x[0]
+
     num_features = x_train[0].shape[-1]
-    fit_fn = fit
-    if search is not None:
-        return search(
-            x_train if len(x_train) > 1 else x_train[0], scale(r_train),
-            (x_val if len(x_val) > 1 else x_val[0], scale(r_val)),
-            dict(input_width=config.input_width, num_features=num_features,
-                 horizon=config.horizon, num_targets=1,
-                 num_covariates=prepared.num_covariates, strategy=config.strategy))
+    if runner.tune_with:
+        return runner.tune(
+            "forecaster", inputs(x_train), scale(r_train),
+            validation_data=(inputs(x_val), scale(r_val)),
+            fixed=dict(input_width=settings.sequence_length, num_features=num_features,
+                       horizon=settings.horizon, num_targets=1,
+                       num_covariates=prepared.num_covariates, strategy=settings.multistep),
+            space=_search_space(settings), epochs=settings.epochs,
+            batch_size=settings.batch_size, task_name=NAME)
     models, histories = [], []
-    start = time.time()
-    for k in range(config.ensemble):
-        with scope() if scope is not None else contextlib.nullcontext():
-            model = build_model(config, num_features, prepared.num_covariates, seed=k)
-        callbacks = [
-            keras.callbacks.EarlyStopping(
-                monitor="val_loss", patience=config.patience,
-                restore_best_weights=fit_fn is None,  # recipe.fit restores it itself
-            )
-        ]
-        fit = (fit_fn or type(model).fit)(
-            model, x_train if len(x_train) > 1 else x_train[0], scale(r_train),
-            validation_data=(x_val if len(x_val) > 1 else x_val[0], scale(r_val)),
-            epochs=config.epochs, batch_size=config.batch_size,
-            callbacks=callbacks, verbose=verbose, shuffle=True,
-            **({"name": f"forecaster_{k}"} if fit_fn else {}),
-        )
+    timer = Timer()
+    for k in range(settings.ensemble):
+        runner.reseed(k)  # member k's weights depend on the seed and k only
+        with runner.scope():
+            model = build_model(settings, num_features, prepared.num_covariates)
+        runner.compile(model, learning_rate=settings.learning_rate, loss="mae")
+        history = runner.fit(
+            model, inputs(x_train), scale(r_train), name=f"forecaster_{k}",
+            patience=settings.patience, validation_data=(inputs(x_val), scale(r_val)),
+            epochs=settings.epochs, batch_size=settings.batch_size, shuffle=True)
         models.append(model)
-        histories.append({k2: [float(v) for v in vals] for k2, vals in fit.history.items()})
-    train_seconds = time.time() - start
+        histories.append(history.history)
+    train_seconds = timer.seconds()
 
-    predictions = np.mean(
-        [predict_residuals(m, x_test) for m in models], axis=0
-    )
-    rnn = invert_target(a_test + predictions * std + mean, config, target_name)
-
-    actual = np.stack([prepared.target[t:t + config.horizon] for t in test_origins])
-    y_train = prepared.target[:n_train]
+    predictions = np.mean([predict_residuals(m, x_test) for m in models], axis=0)
+    actual = np.stack([prepared.target[t:t + settings.horizon] for t in test_origins])
     forecasts = {
-        "rnn": rnn,
-        "naive": anchor_forecast(prepared.target, test_origins, config.horizon,
+        "rnn": invert_target(a_test + predictions * std + mean, settings, target_name),
+        "naive": anchor_forecast(prepared.target, test_origins, settings.horizon,
                                  "naive", prepared.season),
         "seasonal_naive": anchor_forecast(prepared.target, test_origins,
-                                          config.horizon, "seasonal",
-                                          prepared.season),
+                                          settings.horizon, "seasonal", prepared.season),
     }
     # Holt-Winters is fitted on everything before the test part (training
     # and validation parts; the network sees the validation part too, for
     # early stopping): the stronger of the two choices on co2.
     before_test = prepared.target[: n_train + prepared.n_validation]
-    ets = fit_ets(before_test, prepared.season, trend=config.ets_trend,
-                  damped=config.ets_damped, seasonal=config.ets_seasonal)
+    ets = fit_ets(before_test, prepared.season, trend=settings.ets_trend,
+                  damped=settings.ets_damped, seasonal=settings.ets_seasonal)
     forecasts["ets"] = ets_rolling_forecasts(ets, prepared.target, test_origins,
-                                             config.horizon)
-    table = error_table(actual, forecasts, y_train, prepared.season)
+                                             settings.horizon)
+    table = error_table(actual, forecasts, prepared.target[:n_train], prepared.season)
     per_horizon = {
         name: np.round(np.mean(np.abs(f - actual), axis=0), 4).tolist()
         for name, f in forecasts.items()
     }
-    return ForecastResult(
-        config=config, table=table, actual=actual, forecasts=forecasts,
-        origins=test_origins, index=frame.index, models=models,
-        history=histories, stats=prepared.stats, train_seconds=train_seconds,
-        per_horizon_mae=per_horizon,
-    )
+    print(format_table(table, f"{settings.series}: {len(test_origins)} rolling origins x "
+                              f"{settings.horizon} steps (test part)"))
+
+    runner.save_model(models[0])
+    runner.write_metrics(prepared.stats, "normalization.json")
+    plots.plot_forecasts(runner.path("forecasts.png"), frame.index, actual, forecasts,
+                         test_origins,
+                         title=f"{settings.series}: forecasts from rolling test origins")
+    plots.plot_horizon_errors(runner.path("horizon_errors.png"), per_horizon)
+    plots.plot_history(
+        histories[0] if len(histories) == 1
+        else {f"member {k}": h for k, h in enumerate(histories)},
+        runner.path("loss.png"), metrics=["loss"],
+        title="MAE of the standardised residual")
+    best = min((row["mase"], name) for name, row in table.items() if name != "rnn")
+    metrics = {
+        "task": NAME,
+        "series": settings.series,
+        "config": dataclasses.asdict(settings),
+        "table": table,
+        **{f"{name}_mase": row["mase"] for name, row in table.items()},
+        "per_horizon_mae": per_horizon,
+        "num_origins": int(len(test_origins)),
+        "train_seconds": train_seconds,
+        "best_baseline": best[1],
+        "rnn_over_best_baseline_mase": round(table["rnn"]["mase"] / best[0], 4),
+        "history": histories,
+        "quick": settings.quick_settings,
+    }
+    runner.write_metrics(metrics)
+    runner.finish()
+    return metrics
 
 
 def predict_residuals(model, inputs):

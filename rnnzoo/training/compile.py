@@ -31,7 +31,7 @@ def infer_task(model):
 
 
 def compile_for(model, task="auto", learning_rate=1e-3, clipnorm=1.0, optimizer="adam",
-                jit_compile="auto"):
+                jit_compile="auto", loss=None):
     """Compiles `model` with the loss and metrics of its task.
 
     Gradients are clipped by norm (`clipnorm`, default 1.0: exploding
@@ -46,6 +46,9 @@ def compile_for(model, task="auto", learning_rate=1e-3, clipnorm=1.0, optimizer=
         clipnorm: gradient-norm clipping; None to disable.
         optimizer: `"adam"`, `"adamw"`, `"sgd"` or `"rmsprop"`.
         jit_compile: passed to `model.compile`.
+        loss: a Keras loss (name or object) to train on instead of the
+            task's (e.g. `"mae"` for a forecaster of residuals); the task's
+            metrics stay.
 
     Returns:
         The model, compiled.
@@ -69,15 +72,16 @@ def compile_for(model, task="auto", learning_rate=1e-3, clipnorm=1.0, optimizer=
         "rmsprop": keras.optimizers.RMSprop,
     }[optimizer](learning_rate=learning_rate, clipnorm=clipnorm)
     if task == "binary":
-        loss = keras.losses.BinaryCrossentropy()
+        task_loss = keras.losses.BinaryCrossentropy()
         metrics = [keras.metrics.BinaryAccuracy(name="accuracy")]
     elif task == "regression":
-        loss = keras.losses.MeanSquaredError()
+        task_loss = keras.losses.MeanSquaredError()
         metrics = [keras.metrics.MeanAbsoluteError(name="mae")]
     else:
-        loss = keras.losses.SparseCategoricalCrossentropy()
+        task_loss = keras.losses.SparseCategoricalCrossentropy()
         metrics = [keras.metrics.SparseCategoricalAccuracy(name="accuracy")]
         if task == "language_model":
             metrics.append(Perplexity())
-    model.compile(optimizer=optimizer, loss=loss, metrics=metrics, jit_compile=jit_compile)
+    model.compile(optimizer=optimizer, loss=task_loss if loss is None else loss, metrics=metrics,
+                  jit_compile=jit_compile)
     return model

@@ -152,6 +152,18 @@ class Runner:
         self._check_run_record(config)
         self.timer = Timer()
 
+    def reseed(self, offset=0):
+        """Seeds every RNG again with `seed + offset` (ensemble member `offset`).
+
+        Call it before building each member of an ensemble: member k's
+        initial weights and data order then depend on the run's seed and k
+        only, not on what ran before it (a resumed run reloads the earlier
+        members without drawing from the RNGs).
+        """
+        import keras
+
+        keras.utils.set_random_seed(self.seed + offset)
+
     def _check_run_record(self, config):
         from rnnzoo.training.callbacks import is_chief
 
