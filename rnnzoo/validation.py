@@ -45,15 +45,27 @@ def check_optional_positive_int(arg, value):
     return check_positive_int(arg, value)
 
 
-def check_fraction(arg, value):
-    """Returns `value` if it is a float in [0, 1), else raises a `ValueError`."""
+def check_fraction(arg, value, allow_zero=True):
+    """Returns `value` as a float if it is in [0, 1) (`allow_zero=False`: (0, 1)), else raises.
+
+    Example:
+
+    >>> check_fraction("dropout", 0)
+    0.0
+    >>> check_fraction("test_fraction", 0.0, allow_zero=False)
+    Traceback (most recent call last):
+    ...
+    ValueError: Expected `test_fraction` to be a float in (0, 1). Received: test_fraction=0.0
+    """
+    bound = "[0, 1)" if allow_zero else "(0, 1)"
     if (
         isinstance(value, bool)
         or not isinstance(value, numbers.Real)
-        or not 0.0 <= value < 1.0
+        or not (0.0 <= value if allow_zero else 0.0 < value)
+        or not value < 1.0
     ):
         raise ValueError(
-            f"Expected `{arg}` to be a float in [0, 1). Received: {arg}={value!r}"
+            f"Expected `{arg}` to be a float in {bound}. Received: {arg}={value!r}"
         )
     return float(value)
 

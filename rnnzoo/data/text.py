@@ -314,3 +314,45 @@ def ngram_perplexity(train, validation, n, *, alpha=0.1, vocabulary=None):
         p = (joint[key + (sequence[i],)] + alpha) / (context[key] + alpha * size)
         total -= np.log(p)
     return float(np.exp(total / len(validation)))
+
+
+def ids_to_tokens(ids, vocabulary, *, end_id, pad_id=0, skip_ids=(), oov_token="[UNK]"):
+    """Decoded id rows -> token lists, each row cut at its end id (or padding).
+
+    The one way every task turns decoder output back into words (or
+    digits): `vocabulary[i]` is the token of id `i`, reserved ids included.
+
+    Args:
+        ids: `(n, steps)` integer ids (e.g. from `rnnzoo.decode`).
+        vocabulary: the token of each id, index = id (e.g. a
+            `TextVectorization`'s `get_vocabulary()`, or `["", "[UNK]"]`
+            followed by a `StringLookup`'s vocabulary).
+        end_id: the end-of-sequence id: the row stops before it.
+        pad_id: the padding id: the row stops before it too.
+        skip_ids: ids left out without stopping (e.g. a start marker).
+        oov_token: the token of ids past the end of `vocabulary`.
+
+    Returns:
+        A list (one per row) of token lists.
+
+    Example:
+
+    >>> ids_to_tokens([[4, 5, 3, 0], [9, 3, 4, 4]], ["", "[UNK]", "[START]", "[END]", "a", "b"],
+    ...               end_id=3)
+    [['a', 'b'], ['[UNK]']]
+    >>> ids_to_tokens([[1, 4, 5, 2]], ["", "[START]", "[END]", 0, 1, 2], end_id=2,
+    ...               skip_ids=(1,))
+    [[1, 2]]
+    """
+    skip = {int(i) for i in skip_ids}
+    out = []
+    for row in np.asarray(ids):
+        tokens = []
+        for i in row:
+            i = int(i)
+            if i in (end_id, pad_id):
+                break
+            if i not in skip:
+                tokens.append(vocabulary[i] if 0 <= i < len(vocabulary) else oov_token)
+        out.append(tokens)
+    return out

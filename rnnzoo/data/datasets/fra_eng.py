@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 
 from rnnzoo.data.datasets import resolve
+from rnnzoo.validation import check_fraction
 
 DATASET = "fra_eng"
 
@@ -71,10 +72,10 @@ def load_fra_eng(
     >>> data.train.x[0], data.train.y[0]  # doctest: +SKIP
     ('Go.', 'Va !')
     """
-    validation_fraction = resolve.check_fraction(
+    validation_fraction = check_fraction(
         "validation_fraction", validation_fraction
     )
-    test_fraction = resolve.check_fraction("test_fraction", test_fraction)
+    test_fraction = check_fraction("test_fraction", test_fraction)
     if validation_fraction + test_fraction >= 1:
         raise ValueError(
             "`validation_fraction + test_fraction` must be < 1. Received: "

@@ -7,6 +7,7 @@ import unicodedata
 import numpy as np
 
 from rnnzoo.data.datasets import resolve
+from rnnzoo.validation import check_fraction
 
 DATASET = "names"
 
@@ -64,10 +65,10 @@ def load_names(
     (18, 'Arabic')
     >>> name, label = data.train.x[0], data.train.y[0]  # doctest: +SKIP
     """
-    validation_fraction = resolve.check_fraction(
+    validation_fraction = check_fraction(
         "validation_fraction", validation_fraction
     )
-    test_fraction = resolve.check_fraction("test_fraction", test_fraction)
+    test_fraction = check_fraction("test_fraction", test_fraction)
     if validation_fraction + test_fraction >= 1:
         raise ValueError(
             "`validation_fraction + test_fraction` must be < 1. Received: "

@@ -264,21 +264,6 @@ def assign_split(key: str, validation_fraction: float, test_fraction: float):
     return "train"
 
 
-def check_fraction(name: str, value, allow_zero: bool = True) -> float:
-    """Validates a fraction argument, Keras style."""
-    bound = "[0, 1)" if allow_zero else "(0, 1)"
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ValueError(
-            f"`{name}` must be a float in {bound}. Received: {name}={value!r}"
-        )
-    low_ok = value >= 0 if allow_zero else value > 0
-    if not (low_ok and value < 1):
-        raise ValueError(
-            f"`{name}` must be a float in {bound}. Received: {name}={value!r}"
-        )
-    return float(value)
-
-
 @dataclasses.dataclass(frozen=True, eq=False)
 class Split:
     """One split of a dataset: inputs `x` and targets `y` (NumPy arrays).

@@ -12,6 +12,7 @@ from rnnzoo.data.datasets import series
 from rnnzoo.data.datasets import sst2
 from rnnzoo.data.datasets import time_machine
 from rnnzoo.data.datasets._testing import shared_data_dir
+from rnnzoo.validation import check_fraction
 
 
 def _write(path, text, gz=False):
@@ -234,10 +235,10 @@ def test_argument_checks(tmp_path):
         resolve.resolve_files("x", ["a.txt"], data_dir=tmp_path / "nope")
     for bad in (-0.1, 1.0, "0.1", True):
         with pytest.raises(ValueError, match="Received: fraction="):
-            resolve.check_fraction("fraction", bad)
+            check_fraction("fraction", bad)
     with pytest.raises(ValueError, match=r"in \(0, 1\)"):
-        resolve.check_fraction("fraction", 0.0, allow_zero=False)
-    assert resolve.check_fraction("fraction", 0) == 0.0
+        check_fraction("fraction", 0.0, allow_zero=False)
+    assert check_fraction("fraction", 0) == 0.0
 
 
 def test_text_array_is_object_dtype():

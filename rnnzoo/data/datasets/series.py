@@ -7,6 +7,7 @@ import dataclasses
 import pandas as pd
 
 from rnnzoo.data.datasets import resolve
+from rnnzoo.validation import check_fraction
 
 DATASET = "timeseries"
 
@@ -297,10 +298,10 @@ def chronological_split(
     >>> len(train), len(validation), len(test)
     (7, 2, 1)
     """
-    validation_fraction = resolve.check_fraction(
+    validation_fraction = check_fraction(
         "validation_fraction", validation_fraction
     )
-    test_fraction = resolve.check_fraction("test_fraction", test_fraction)
+    test_fraction = check_fraction("test_fraction", test_fraction)
     if validation_fraction + test_fraction >= 1:
         raise ValueError(
             "`validation_fraction + test_fraction` must be < 1. Received: "

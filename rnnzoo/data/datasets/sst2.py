@@ -8,6 +8,7 @@ import numpy as np
 
 from rnnzoo.data.datasets import resolve
 from rnnzoo.validation import check_choice
+from rnnzoo.validation import check_fraction
 
 DATASET = "sst2"
 
@@ -199,7 +200,7 @@ def load_sst2(
         raise ValueError(
             f"`source` must be one of {SOURCES}. Received: source={source!r}"
         )
-    validation_fraction = resolve.check_fraction(
+    validation_fraction = check_fraction(
         "validation_fraction", validation_fraction
     )
     check_choice("validation", validation, VALIDATION_UNITS)

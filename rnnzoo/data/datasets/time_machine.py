@@ -6,6 +6,7 @@ import dataclasses
 import re
 
 from rnnzoo.data.datasets import resolve
+from rnnzoo.validation import check_fraction
 
 DATASET = "timemachine"
 
@@ -98,7 +99,7 @@ def load_time_machine(
         raise ValueError(
             f"`level` must be one of {LEVELS}. Received: level={level!r}"
         )
-    validation_fraction = resolve.check_fraction(
+    validation_fraction = check_fraction(
         "validation_fraction", validation_fraction
     )
     path = resolve.resolve_files(
