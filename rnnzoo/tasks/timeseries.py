@@ -421,8 +421,8 @@ def format_table(table, title=""):
     Example:
 
     >>> print(format_table({"naive": {"mae": 1.0, "rmse": 2.0, "mase": 0.5}}))
-    model                 MAE       RMSE     MASE
-    naive              1.0000     2.0000   0.5000
+    model                MAE       RMSE     MASE
+    naive             1.0000     2.0000   0.5000
     """
     lines = [title] if title else []
     lines.append(f"{'model':<14}{'MAE':>10}{'RMSE':>11}{'MASE':>9}")
