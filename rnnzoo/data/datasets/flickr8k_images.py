@@ -1,6 +1,7 @@
-"""Flickr8k with images: cached encoder features, Keras tokenisation, the captioning run.
+"""Flickr8k with images: cached encoder features, caption vectorisation, caption batches.
 
-The real captioning task of `recipes/captioning.py --data flickr8k`:
+The data of the captioning task's Flickr8k run
+(`recipes/captioning.py --dataset flickr8k`, `rnnzoo.tasks.captioning.flickr8k`):
 
 - Images: Jason Brownlee's mirror of `Flickr8k_Dataset.zip` (8,091 JPEGs,
   about 1 GB), fetched with `keras.utils.get_file` and checked against its
@@ -15,16 +16,13 @@ The real captioning task of `recipes/captioning.py --data flickr8k`:
   to disk (`features_<encoder>_<weights>_<split>.npz`, keyed by image ids).
 - Captions are lower-cased and split by a Keras `TextVectorization` layer
   adapted on the training captions, each wrapped in `startseq ... endseq`.
-- Decoding: `rnnzoo.decode` (beam search); scores: corpus BLEU-1..4 with
-  sacrebleu against the 5 references of each of the 1,000 test images.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import json
+import functools
 import os
-import time
 
 import keras
 import numpy as np
@@ -93,7 +91,10 @@ def _jpeg_folder(root):
     raise FileNotFoundError(f"No .jpg images under {root!r}.")
 
 
+@functools.lru_cache(maxsize=1)
 def _encoder(name, weights):
+    # Cached: the three splits share one encoder (one build, one traced
+    # predict; with `weights=None`, the same random weights for every split).
     if name not in ENCODERS:
         raise ValueError(
             f"Expected `encoder` to be one of {sorted(ENCODERS)}. "
@@ -233,7 +234,7 @@ def caption_vectorizer(train_captions, *, max_tokens=5000, max_length=24):
     >>> v = caption_vectorizer([("A dog runs.",), ("A cat sits!",)],
     ...                        max_length=6)
     >>> vocab = v.get_vocabulary()
-    >>> [vocab[i] for i in np.asarray(v(["A dog sits."]))[0] if i]
+    >>> [str(vocab[i]) for i in np.asarray(v([f"{START} A dog sits. {END}"]))[0] if i]
     ['startseq', 'a', 'dog', 'sits', 'endseq']
     """
     layer = keras.layers.TextVectorization(
@@ -244,9 +245,19 @@ def caption_vectorizer(train_captions, *, max_tokens=5000, max_length=24):
     return layer
 
 
-class _CaptionBatches(keras.utils.PyDataset):
+class CaptionBatches(keras.utils.PyDataset):
     """`([features, ids_in], ids_out)` batches, one row per caption (features
-    are indexed per image, never copied 5 times)."""
+    are indexed per image, never copied 5 times).
+
+    Args:
+        features: `(images, regions, channels)` feature grids.
+        image_index: the image of each caption row.
+        ids: `(captions, length)` caption ids (`encode_captions`).
+        batch_size: captions per batch.
+        shuffle: reshuffle the rows every epoch (a generator seeded by
+            `seed`).
+        seed: the shuffling seed.
+    """
 
     def __init__(self, features, image_index, ids, batch_size, shuffle, seed=0):
         super().__init__()
@@ -270,191 +281,19 @@ class _CaptionBatches(keras.utils.PyDataset):
             self.rng.shuffle(self.order)
 
 
-def _encode_captions(vectorizer, captions):
+def encode_captions(vectorizer, captions):
+    """`(image_index, ids)`: every caption of every image as `startseq ... endseq` ids.
+
+    Example:
+
+    >>> v = caption_vectorizer([("A dog.", "A cat.")], max_length=4)
+    >>> index, ids = encode_captions(v, [("A dog.", "A cat."), ("A dog.",)])
+    >>> index.tolist(), ids.shape
+    ([0, 0, 1], (3, 4))
+    """
     flat = [c for caps in captions for c in caps]
     image_index = np.repeat(np.arange(len(captions)),
                             [len(caps) for caps in captions])
     ids = np.asarray(vectorizer([f"{START} {c} {END}" for c in flat]),
                      dtype="int32")
     return image_index, ids
-
-
-def ids_to_words(ids, vocabulary):
-    """Decoded ids -> word lists (stops at `endseq` or padding)."""
-    out = []
-    for row in np.asarray(ids):
-        words = []
-        for i in row:
-            word = vocabulary[int(i)] if int(i) < len(vocabulary) else "[UNK]"
-            if int(i) == 0 or word == END:
-                break
-            words.append(word)
-        out.append(words)
-    return out
-
-
-def bleu_scores(hypotheses, references):
-    """Corpus BLEU-1..4 (sacrebleu, cumulative n-gram orders, lower-cased).
-
-    Args:
-        hypotheses: one string per image.
-        references: one tuple of reference captions per image.
-
-    Example:
-
-    >>> bleu_scores(["a dog runs"], [("A dog runs.", "A dog is running.")])
-    {'bleu_1': 100.0, 'bleu_2': 100.0, 'bleu_3': 100.0, 'bleu_4': 0.0}
-    """
-    import sacrebleu
-
-    n_refs = max(len(r) for r in references)
-    streams = [[r[k] if k < len(r) else "" for r in references]
-               for k in range(n_refs)]
-    scores = {}
-    for n in range(1, 5):
-        metric = sacrebleu.metrics.BLEU(max_ngram_order=n, lowercase=True,
-                                        effective_order=True)
-        scores[f"bleu_{n}"] = round(
-            float(metric.corpus_score(list(hypotheses), streams).score), 2)
-    return scores
-
-
-def plot_captions(path, image_paths, captions, attention, grid_shape, words=5):
-    """Images with their generated caption and where the model looked.
-
-    One row per image: the image titled with the caption, then the
-    attention map of each of the first `words` emitted words overlaid on it.
-    """
-    from rnnzoo.plots import pyplot as _pyplot
-    from rnnzoo.plots import save_figure as _save
-
-    plt = _pyplot()
-    rows = len(image_paths)
-    fig, axes = plt.subplots(rows, words + 1, figsize=(2.0 * (words + 1), 2.2 * rows),
-                             squeeze=False)
-    for r, (p, caption) in enumerate(zip(image_paths, captions)):
-        image = keras.utils.img_to_array(keras.utils.load_img(p)) / 255.0
-        axes[r, 0].imshow(image)
-        axes[r, 0].set_title(" ".join(caption)[:48] or "(empty)", fontsize=7)
-        for k in range(words):
-            ax = axes[r, k + 1]
-            ax.imshow(image)
-            if k < len(caption):
-                grid = np.asarray(attention[r][k]).reshape(grid_shape)
-                ax.imshow(grid, cmap="inferno", alpha=0.6,
-                          extent=(0, image.shape[1], image.shape[0], 0))
-                ax.set_title(caption[k], fontsize=8)
-        for ax in axes[r]:
-            ax.axis("off")
-    fig.tight_layout()
-    _save(fig, path)
-    return path
-
-
-def run_recipe(args):
-    """`recipes/captioning.py --data flickr8k`: train, beam-decode, BLEU-1..4.
-
-    Uses the recipe flags (`--images-dir --data-dir --encoder
-    --encoder-weights --max-images --units --epochs --batch-size
-    --output-dir --quick`). Writes `model.keras`, `vocabulary.json`,
-    `metrics.json`, `captions.png`, `loss.png`.
-
-    Returns:
-        The metrics dict.
-    """
-    import rnnzoo
-    from rnnzoo.training import recipe
-    from rnnzoo.decoding import decode
-    from rnnzoo.models.generator import sequence_generator
-
-    output_dir = recipe.start(args)
-    weights = None if str(args.encoder_weights).lower() == "none" else args.encoder_weights
-    data = load_flickr8k(args.images_dir, args.data_dir, encoder=args.encoder,
-                         weights=weights, max_images=args.max_images,
-                         cache_dir=args.feature_cache, verbose=args.verbose)
-    vectorizer = caption_vectorizer(data.captions["train"],
-                                    max_tokens=args.caption_vocabulary,
-                                    max_length=args.caption_length)
-    vocabulary = vectorizer.get_vocabulary()
-    start_id, end_id = vocabulary.index(START), vocabulary.index(END)
-    regions, channels = data.features["train"].shape[1:]
-    model = sequence_generator(
-        vocabulary_size=len(vocabulary), feature_grid_shape=(regions, channels),
-        embedding_dim=args.units, units=args.units, cell="lstm",
-        dropout=0.0 if args.quick else 0.3, attention="bahdanau",
-        name="flickr8k_captioner",
-    )
-    model.compile(optimizer=keras.optimizers.Adam(1e-3, clipnorm=1.0),
-                  loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-    batches = {}
-    for split in ("train", "validation"):
-        index, ids = _encode_captions(vectorizer, data.captions[split])
-        batches[split] = _CaptionBatches(data.features[split], index, ids,
-                                         args.batch_size, split == "train",
-                                         args.seed)
-    start = time.time()
-    fit = model.fit(
-        batches["train"], validation_data=batches["validation"],
-        epochs=args.epochs, verbose=args.verbose,
-        callbacks=[keras.callbacks.EarlyStopping(
-            monitor="val_loss", patience=2, restore_best_weights=True)],
-    )
-    train_seconds = time.time() - start
-    rnnzoo.save_model(model, os.path.join(output_dir, recipe.MODEL_FILE))
-    with open(os.path.join(output_dir, "vocabulary.json"), "w") as f:
-        json.dump(vocabulary, f)
-
-    test = data.features["test"]
-    scores, hyps_by_method = {}, {}
-    for method in ("greedy", "beam"):
-        ids = decode(model, test, method=method, max_length=args.caption_length,
-                     start_token=start_id, end_token=end_id, beam_width=4,
-                     length_penalty=0.6)
-        words = ids_to_words(ids, vocabulary)
-        hyps_by_method[method] = words
-        scores[method] = bleu_scores([" ".join(w) for w in words],
-                                     data.captions["test"])
-    picks = list(range(min(4, len(test))))
-    ids, attention = decode(model, test[picks], method="greedy",
-                            max_length=args.caption_length, start_token=start_id,
-                            end_token=end_id, return_attention=True)
-    plot_captions(os.path.join(output_dir, "captions.png"),
-                  [os.path.join(data.images_dir, data.image_ids["test"][i])
-                   for i in picks],
-                  ids_to_words(ids, vocabulary), attention, data.grid_shape)
-    from rnnzoo.plots import pyplot as _pyplot
-    from rnnzoo.plots import save_figure as _save
-
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(6, 4))
-    history = {k: [float(v) for v in vs] for k, vs in fit.history.items()}
-    ax.plot(history["loss"], label="train loss")
-    ax.plot(history["val_loss"], label="validation loss")
-    ax.set_xlabel("epoch")
-    ax.legend()
-    _save(fig, os.path.join(output_dir, "loss.png"))
-    metrics = {
-        "recipe": "captioning",
-        "data": "flickr8k",
-        "encoder": data.encoder,
-        "encoder_weights": weights,
-        "images": {s: len(v) for s, v in data.image_ids.items()},
-        "vocabulary": len(vocabulary),
-        **{f"beam_{k}": v for k, v in scores["beam"].items()},
-        **{f"greedy_{k}": v for k, v in scores["greedy"].items()},
-        "epochs_run": len(history["loss"]),
-        "train_seconds": round(train_seconds, 1),
-        "history": history,
-        "examples": [
-            {"image": data.image_ids["test"][i],
-             "caption": " ".join(hyps_by_method["beam"][i]),
-             "references": list(data.captions["test"][i])}
-            for i in range(min(5, len(test)))
-        ],
-        "quick": args.quick,
-    }
-    recipe.write_metrics(os.path.join(output_dir, recipe.METRICS_FILE), metrics)
-    recipe.summary("captioning flickr8k", metrics,
-                   ["beam_bleu_1", "beam_bleu_4", "greedy_bleu_4",
-                    "train_seconds"], output_dir)
-    return metrics

@@ -9,23 +9,27 @@ scan. The scans are split once (stratified by digit, fixed seed) into
 train / validation / test scans, and each split's strips use only that
 split's scans: test strips contain only scans never seen in training.
 
-Token ids: 0 padding, 1 start, 2 end, digit `d` is `d + 3`
-(`VOCABULARY_SIZE = 13`).
+Token ids: 0 padding, 1 start, 2 end, digit `d` is `d + 3` (`TOKENS`,
+`VOCABULARY_SIZE = 13`). `run` trains `rnnzoo.sequence_generator` over a
+small CNN of the strip through the `rnnzoo.training.Runner` and scores it on
+held-out-scan strips (`rnnzoo.tasks.captioning` is the task).
 """
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
-import time
 
-import keras
 import numpy as np
 
+from rnnzoo import plots
+from rnnzoo.data.text import ids_to_tokens
+from rnnzoo.training.runner import Timer
 from rnnzoo.validation import check_positive_int
 
 PAD, START, END, DIGIT_OFFSET = 0, 1, 2, 3
-VOCABULARY_SIZE = 13
+TOKENS = ("", "[START]", "[END]", *range(10))
+"""The token of each id: padding, start, end, then the digits 0..9 (as ints)."""
+VOCABULARY_SIZE = len(TOKENS)
 HEIGHT = 8
 CHANNELS = 2
 SCAN_FRACTIONS = (0.6, 0.2, 0.2)
@@ -67,7 +71,7 @@ def split_scans(seed=0):
 
     >>> _, _, parts = split_scans()
     >>> [len(parts[k]) for k in ("train", "validation", "test")]
-    [1077, 360, 360]
+    [1078, 359, 360]
     """
     from sklearn.datasets import load_digits
 
@@ -153,25 +157,15 @@ def make_strips(num_strips, split="train", *, min_digits=3, max_digits=6,
     return Strips(canvas, digits, target_in, target_out, scan_ids)
 
 
-def ids_to_digits(ids):
-    """Digit lists from decoded ids (stops at the end token, skips others).
+def strip_digits(ids):
+    """Digit lists from decoded ids, each cut at the end token (`ids_to_tokens` over `TOKENS`).
 
     Example:
 
-    >>> ids_to_digits(np.array([[4, 5, 2, 0], [3, 2, 7, 0]]))
+    >>> strip_digits(np.array([[4, 5, 2, 0], [1, 3, 2, 7]]))
     [[1, 2], [0]]
     """
-    out = []
-    for row in np.asarray(ids):
-        seq = []
-        for token in row:
-            token = int(token)
-            if token == END or token == PAD:
-                break
-            if token >= DIGIT_OFFSET:
-                seq.append(token - DIGIT_OFFSET)
-        out.append(seq)
-    return out
+    return ids_to_tokens(ids, TOKENS, end_id=END, pad_id=PAD, skip_ids=(START,))
 
 
 def sequence_accuracy(predicted, actual):
@@ -246,155 +240,116 @@ def left_to_right_fraction(centroids):
 
 
 def build_captioner(width=56, units=128, embedding_dim=32, attention="bahdanau",
-                    filters=(32, 64)):
-    """`rnnzoo.sequence_generator` over a small CNN grid of the strip.
+                    filters=(32, 64), **overrides):
+    """`rnnzoo.sequence_generator` over a small CNN grid of the strip (not compiled).
+
+    `overrides` are further `rnnzoo.sequence_generator` arguments.
 
     Returns:
-        `(model, grid_width)`: the compiled model and the width of the
-        attention grid (columns of the CNN's output).
+        `(model, grid_width)`: the model and the width of the attention
+        grid (columns of the CNN's output).
+
+    Example:
+
+    >>> model, grid_width = build_captioner(units=16, filters=(4, 8))
+    >>> model.output_shape, grid_width
+    ((None, None, 13), 14)
     """
     from rnnzoo.models.generator import sequence_generator
     from rnnzoo.models.generator import small_cnn
 
-    encoder = small_cnn((HEIGHT, width, CHANNELS), name="strip_cnn",
-                        filters=filters)
-    model = sequence_generator(
-        vocabulary_size=VOCABULARY_SIZE, image_shape=(HEIGHT, width, CHANNELS),
-        image_encoder=encoder, embedding_dim=embedding_dim, units=units,
-        attention=attention, name="digit_captioner",
-    )
-    model.compile(
-        optimizer=keras.optimizers.Adam(2e-3, clipnorm=1.0),
-        loss="sparse_categorical_crossentropy",
-        metrics=["accuracy"],
-    )
+    encoder = small_cnn((HEIGHT, width, CHANNELS), name="strip_cnn", filters=filters)
+    model = sequence_generator(**{
+        **dict(vocabulary_size=VOCABULARY_SIZE, image_shape=(HEIGHT, width, CHANNELS),
+               image_encoder=encoder, embedding_dim=embedding_dim, units=units,
+               attention=attention, name="digit_captioner"),
+        **overrides,
+    })
     return model, int(encoder.output_shape[2])
 
 
 def decode_strips(model, images, max_length=7, return_attention=True):
-    """Greedy decoding of strips (`rnnzoo.decode`, or a step loop).
+    """Greedy decoding of strips with `rnnzoo.decode`.
 
     Returns:
         `(ids, attention)`: `(n, max_length)` ids and `(n, max_length,
-        regions)` attention weights.
+        regions)` attention weights (`ids` alone without `return_attention`).
     """
-    try:
-        from rnnzoo.decoding import decode
-    except ImportError:  # decoding not available: plain batched loop.
-        return greedy_loop(model, images, max_length)
+    from rnnzoo.decoding import decode
+
     return decode(model, images, method="greedy", max_length=max_length,
-                  start_token=START, end_token=END,
-                  return_attention=return_attention)
+                  start_token=START, end_token=END, return_attention=return_attention)
 
 
-def greedy_loop(model, inputs, max_length, start_token=START, end_token=END):
-    """Batched greedy decoding with `encoder_model` and `decoder_step_model`.
-
-    A replaceable fallback for `rnnzoo.decode`: one step-model call per
-    output step for the whole batch.
-
-    Returns:
-        `(ids, attention)` as `decode_strips`.
-    """
-    from rnnzoo.models.decoder import decoder_step_model
-    from rnnzoo.models.decoder import encoder_model
-
-    encoded = encoder_model(model).predict(inputs, verbose=0)
-    memory, states = encoded[0], list(encoded[1:])
-    step = decoder_step_model(model)
-    n = len(memory)
-    token = np.full((n, 1), start_token, dtype="int32")
-    ids = np.zeros((n, max_length), dtype="int32")
-    attention = np.zeros((n, max_length, memory.shape[1]), dtype="float32")
-    done = np.zeros(n, dtype=bool)
-    for t in range(max_length):
-        outputs = step.predict([token, *states, memory], verbose=0)
-        probabilities, states, weights = outputs[0], outputs[1:-1], outputs[-1]
-        chosen = probabilities.argmax(-1).astype("int32")
-        chosen[done] = PAD
-        ids[:, t] = chosen
-        attention[:, t] = np.where(done[:, None], 0.0, weights)
-        done |= chosen == end_token
-        token = chosen[:, None]
-        if done.all():
-            break
-    return ids, attention
-
-
-def train_and_evaluate(*, num_train=24000, num_validation=1000, num_test=2000,
-                       epochs=12, batch_size=128, units=128, seed=0,
-                       verbose=1, max_seconds=None, scope=None, fit=None):
+def run(config, runner):
     """Trains the strip captioner and scores it on held-out-scan strips.
 
+    Writes `model.keras`, `metrics.json`, `attention.png` and `loss.png`.
+    With `runner.tune_with`, searches `rnnzoo.sequence_generator` over the
+    strips instead.
+
     Args:
-        num_train, num_validation, num_test: strips per split.
-        epochs, batch_size: training.
-        units: decoder width.
-        seed: composition and initialisation seed.
-        verbose: Keras verbosity.
-        max_seconds: stop training after the epoch that passes this time.
-        scope: a function returning the context to build and compile the
-            model in (e.g. a distribution strategy's `scope`); None: none.
-        fit: `fit(model, x, y, **kwargs)` used instead of `model.fit`
-            (e.g. `recipe.fit` with a strategy and resume callbacks); it
-            must leave the best epoch's weights (by `val_loss`) in the
-            model, as `recipe.fit` does: the early
-            stopping only restores them when `fit` is None.
+        config: a resolved `rnnzoo.tasks.captioning.Config`
+            (`captioning.resolve`).
+        runner: the `rnnzoo.training.Runner` of the run (not started).
 
     Returns:
-        dict with `model`, `grid_width`, `test` (the `Strips`), `predicted`
-        digit lists, `attention`, `history` and the metrics
-        `sequence_accuracy`, `digit_accuracy`, `chance_sequence_accuracy`,
-        `left_to_right_fraction`, `train_seconds`.
+        The metrics dict: `sequence_accuracy`, `digit_accuracy`,
+        `chance_sequence_accuracy`, `attention_left_to_right`, ...
     """
-    keras.utils.set_random_seed(seed)
-    train = make_strips(num_train, "train", seed=seed)
-    validation = make_strips(num_validation, "validation", seed=seed)
-    test = make_strips(num_test, "test", seed=seed)
-    with scope() if scope is not None else contextlib.nullcontext():
-        model, grid_width = build_captioner(units=units)
-    # A given `fit` (recipe.fit) restores the best epoch itself, resumes included.
-    callbacks = [keras.callbacks.EarlyStopping(
-        monitor="val_loss", patience=3, restore_best_weights=fit is None)]
-    if max_seconds:
-        callbacks.append(_TimeLimit(max_seconds))
-    start = time.time()
-    fit = (fit or type(model).fit)(
-        model, [train.images, train.target_in], train.target_out,
-        validation_data=([validation.images, validation.target_in],
-                         validation.target_out),
-        epochs=epochs, batch_size=batch_size, verbose=verbose,
-        callbacks=callbacks,
-    )
-    train_seconds = time.time() - start
+    runner.start(config)
+    print("Digit strips composed from real handwritten digit scans "
+          "(scikit-learn load_digits); test strips use held-out scans only.")
+    train = make_strips(config.num_train, "train", seed=runner.seed)
+    validation = make_strips(config.num_validation, "validation", seed=runner.seed)
+    if runner.tune_with:
+        space = dict(units=[32, 64], num_layers=1) if config.quick_settings else {}
+        return runner.tune(
+            "sequence_generator", [train.images, train.target_in], train.target_out,
+            validation_data=([validation.images, validation.target_in],
+                             validation.target_out),
+            fixed=dict(vocabulary_size=VOCABULARY_SIZE,
+                       image_shape=tuple(train.images.shape[1:]),
+                       image_encoder="small_cnn", embedding_dim=32),
+            space={**space, **config.overrides}, epochs=config.epochs,
+            batch_size=config.batch_size, task_name="captioning")
+    test = make_strips(config.num_test, "test", seed=runner.seed)
+    with runner.scope():
+        model, grid_width = build_captioner(units=config.units, **config.overrides)
+    runner.compile(model, learning_rate=2e-3)
+    timer = Timer()
+    history = runner.fit(
+        model, [train.images, train.target_in], train.target_out, name="captioner",
+        patience=3, time_limit=config.max_minutes * 60 if config.max_minutes else None,
+        validation_data=([validation.images, validation.target_in], validation.target_out),
+        epochs=config.epochs, batch_size=config.batch_size)
+    train_seconds = timer.seconds()
+    runner.save_model(model)
     ids, attention = decode_strips(model, test.images)
-    predicted = ids_to_digits(ids)
-    centroids = attention_centroids(attention, [len(p) for p in predicted],
-                                    grid_width)
-    return {
-        "model": model,
-        "grid_width": grid_width,
-        "test": test,
-        "predicted": predicted,
-        "attention": np.asarray(attention),
-        "history": {k: [float(x) for x in v] for k, v in fit.history.items()},
-        "sequence_accuracy": sequence_accuracy(predicted, test.digits),
-        "digit_accuracy": digit_accuracy(predicted, test.digits),
+    predicted = strip_digits(ids)
+    centroids = attention_centroids(attention, [len(p) for p in predicted], grid_width)
+    picks = list(range(min(4, len(predicted))))
+    plots.plot_strip_attention(
+        runner.path("attention.png"), test.images[picks][..., 0],
+        [np.asarray(attention)[i] for i in picks],
+        [[str(d) for d in predicted[i]] for i in picks], grid_width)
+    plots.plot_history(history, runner.path("loss.png"), metrics=["loss"])
+    metrics = {
+        "task": "captioning",
+        "dataset": "digit_strips",
+        "data": "digit strips composed from real scans (sklearn load_digits)",
+        "test_strips": len(test.digits),
+        "sequence_accuracy": round(sequence_accuracy(predicted, test.digits), 4),
+        "digit_accuracy": round(digit_accuracy(predicted, test.digits), 4),
         "chance_sequence_accuracy": chance_sequence_accuracy(),
-        "left_to_right_fraction": left_to_right_fraction(centroids),
+        "attention_left_to_right": round(left_to_right_fraction(centroids), 4),
+        "epochs_run": len(history.history["loss"]),
         "train_seconds": train_seconds,
+        "history": history.history,
+        "examples": [{"true": test.digits[i], "predicted": predicted[i]}
+                     for i in range(min(8, len(predicted)))],
+        "quick": config.quick_settings,
     }
-
-
-class _TimeLimit(keras.callbacks.Callback):
-    def __init__(self, seconds):
-        super().__init__()
-        self.seconds = seconds
-        self.start = None
-
-    def on_train_begin(self, logs=None):
-        self.start = time.time()
-
-    def on_epoch_end(self, epoch, logs=None):
-        if time.time() - self.start > self.seconds:
-            self.model.stop_training = True
+    runner.write_metrics(metrics)
+    runner.finish()
+    return metrics
