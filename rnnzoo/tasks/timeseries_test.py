@@ -12,6 +12,7 @@ from rnnzoo.training.runner import Runner
 from rnnzoo.training.saving import load_model
 
 
+@pytest.mark.multi_backend
 def test_make_windows_values_and_determinism():
     array = np.arange(40.0).reshape(20, 2)
     h1, f1, o1 = F.make_windows(array, 4, 3, 4, 17, stride=2)
@@ -28,6 +29,7 @@ def test_make_windows_rejects_out_of_range_origin():
         F.make_windows(np.zeros((10, 1)), 4, 2, 3, 8)
 
 
+@pytest.mark.multi_backend
 def test_anchor_forecasts():
     y = np.arange(10.0)
     np.testing.assert_array_equal(F.anchor_forecast(y, [5], 3, "naive", 4), [[4, 4, 4]])
@@ -50,6 +52,7 @@ def test_ets_rolling_recursion_equals_statsmodels_forecast():
     assert late < early
 
 
+@pytest.mark.multi_backend
 def test_train_only_normalisation():
     idx = pd.date_range("2000", periods=300, freq="D")
     frame = pd.DataFrame({"y": np.r_[np.zeros(200), np.full(100, 50.0)],
@@ -63,6 +66,7 @@ def test_train_only_normalisation():
     np.testing.assert_allclose(prepared.features[:200, 0].mean(), 0.0, atol=1e-9)
 
 
+@pytest.mark.multi_backend
 def test_error_table_and_mase():
     table = F.error_table(np.array([[2.0, 4.0]]), {"a": np.array([[1.0, 4.0]])},
                           [0.0, 2.0, 4.0], 1)
@@ -70,6 +74,7 @@ def test_error_table_and_mase():
     assert "MASE" in F.format_table(table)
 
 
+@pytest.mark.multi_backend
 def test_resolve_fills_the_series_settings_and_the_quick_ones():
     co2 = F.resolve(F.Config())
     assert (co2.sequence_length, co2.horizon, co2.epochs, co2.ensemble, co2.units) == \
@@ -91,6 +96,7 @@ def test_resolve_fills_the_series_settings_and_the_quick_ones():
     assert (sunspots.sequence_length, sunspots.horizon) == (22, 11)
 
 
+@pytest.mark.multi_backend
 def test_resolve_rejects_bad_settings():
     with pytest.raises(ValueError, match="Received: series='wings'"):
         F.resolve(F.Config(series="wings"))
@@ -100,6 +106,7 @@ def test_resolve_rejects_bad_settings():
         F.resolve(F.Config(horizon=0))
 
 
+@pytest.mark.multi_backend
 def test_every_cell_the_recipe_offers_builds():
     # Bug fix: the recipe offered `--cell simple_rnn`, which raised (the
     # cell is "simple"); now the flag's choices are the stack's cells.
@@ -118,6 +125,7 @@ def test_every_cell_the_recipe_offers_builds():
         parser.parse_args(["--cell", "simple_rnn"])
 
 
+@pytest.mark.multi_backend
 def test_multistep_flag_replaces_forecast_strategy():
     from rnnzoo import cli
 
@@ -152,6 +160,7 @@ def _generated_config(**kwargs):
     return F.Config(**{**settings, **kwargs})
 
 
+@pytest.mark.multi_backend
 def test_run_on_generated_series_beats_naive_and_reloads(tmp_path):
     frame = _generated_frame()
     runner = _Runner(tmp_path, verbose=0)

@@ -12,12 +12,14 @@ from rnnzoo.training.runner import Runner
 from rnnzoo.training.saving import load_model
 
 
+@pytest.mark.multi_backend
 def test_word_tokens_detokenize():
     assert T.word_tokens("Où est la gare\u202f?") == ["où", "est", "la", "gare", "?"]
     assert T.word_tokens("I don't know.") == ["i", "don't", "know", "."]
     assert T.detokenize(["il", "fait", "froid", "."]) == "il fait froid ."
 
 
+@pytest.mark.multi_backend
 def test_vocabulary_lookup_round_trip():
     vocab = T.word_vocabulary([["le", "chat"], ["le", "chien"], ["le"]], 10)
     assert vocab == ["[START]", "[END]", "le", "chat", "chien"]
@@ -29,6 +31,7 @@ def test_vocabulary_lookup_round_trip():
     assert T.decoded_words(ids[:, 1:], vocab) == [["le", "chat"], ["[UNK]"]]
 
 
+@pytest.mark.multi_backend
 def test_sacrebleu_scores():
     perfect = T.corpus_scores(["il fait froid ."], ["Il fait froid."])
     assert perfect == {"bleu": 100.0, "chrf": 100.0}
@@ -48,6 +51,7 @@ def _fixture():
                               test=_split([("I am here.", "Je suis là.")]))
 
 
+@pytest.mark.multi_backend
 def test_prepare_filters_training_lengths_only_and_reverses():
     data = T.prepare(_fixture(), max_length=4)
     assert len(data.x_train) == 2  # the long pair is left out of training
@@ -58,6 +62,7 @@ def test_prepare_filters_training_lengths_only_and_reverses():
     assert "cold" in reverse.target_vocabulary
 
 
+@pytest.mark.multi_backend
 def test_quick_config_is_the_old_quick_run():
     quick = T.Config.quick()
     assert (quick.max_length, quick.limit, quick.test_limit, quick.units, quick.embedding_dim,

@@ -9,6 +9,7 @@ from rnnzoo.training.runner import Runner
 from rnnzoo.training.saving import load_model
 
 
+@pytest.mark.multi_backend
 def test_scan_splits_are_disjoint_and_stratified():
     _, labels, parts = D.split_scans()
     train, val, test = (set(parts[k].tolist()) for k in ("train", "validation", "test"))
@@ -17,6 +18,7 @@ def test_scan_splits_are_disjoint_and_stratified():
     assert set(labels[parts["test"]].tolist()) == set(range(10))
 
 
+@pytest.mark.multi_backend
 def test_strips_deterministic_and_from_their_split():
     a = D.make_strips(20, "test", seed=3)
     b = D.make_strips(20, "test", seed=3)
@@ -33,6 +35,7 @@ def test_strips_deterministic_and_from_their_split():
         assert D.strip_digits(t_out[None])[0] == digits
 
 
+@pytest.mark.multi_backend
 def test_strip_images_hold_the_real_scans():
     strips = D.make_strips(1, "train", seed=0, max_gap=0)
     images, _, _ = D.split_scans()
@@ -40,6 +43,7 @@ def test_strip_images_hold_the_real_scans():
     np.testing.assert_array_equal(strips.images[0, :, :8, 0], images[first])
 
 
+@pytest.mark.multi_backend
 def test_accuracies_and_centroids():
     assert D.sequence_accuracy([[1, 2], [3]], [[1, 2], [3, 4]]) == 0.5
     assert D.digit_accuracy([[1, 2], [3]], [[1, 2], [3, 4]]) == 0.75
@@ -50,16 +54,19 @@ def test_accuracies_and_centroids():
     assert D.left_to_right_fraction(c) == 0.0
 
 
+@pytest.mark.multi_backend
 def test_width_too_small_is_rejected():
     with pytest.raises(ValueError, match="width"):
         D.make_strips(2, width=20)
 
 
+@pytest.mark.multi_backend
 def test_strip_digits_stops_at_the_end_token():
     assert D.strip_digits(np.array([[4, 5, 2, 6], [1, 3, 0, 4]])) == [[1, 2], [0]]
     assert D.VOCABULARY_SIZE == 13 and D.TOKENS[D.DIGIT_OFFSET + 7] == 7
 
 
+@pytest.mark.multi_backend
 def test_quick_config_is_the_old_quick_run():
     from rnnzoo.tasks import captioning
 

@@ -62,6 +62,7 @@ def _flags(data, out, *extra):
             "--output-dir", str(out), "--verbose", "0", *extra]
 
 
+@pytest.mark.multi_backend
 def test_bleu_scores_are_cumulative_orders():
     refs = [("A dog runs on the grass.", "A brown dog is running.")]
     perfect = flickr8k.bleu_scores(["a dog runs on the grass ."], refs)
