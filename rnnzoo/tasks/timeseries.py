@@ -43,6 +43,8 @@ from rnnzoo.data.datasets.series import load_series
 from rnnzoo.layers.recurrent_stack import CELLS
 from rnnzoo.metrics import mase
 from rnnzoo.models.forecaster import forecaster
+from rnnzoo.tasks.config import ResolvedConfig
+from rnnzoo.tasks.config import setting
 from rnnzoo.training.runner import Timer
 from rnnzoo.validation import check_choice
 from rnnzoo.validation import check_positive_int
@@ -54,15 +56,11 @@ SUMMARY = ("series", "rnn_mase", "naive_mase", "seasonal_naive_mase", "ets_mase"
            "best_baseline", "rnn_over_best_baseline_mase", "train_seconds")
 
 
-def _setting(help_text, default=None, **metadata):
-    return dataclasses.field(default=default, metadata={"help": help_text, **metadata})
-
-
 _SERIES_DEFAULT = " (default: the series' setting)"
 
 
 @dataclasses.dataclass
-class Config:
+class Config(ResolvedConfig):
     """Settings of one forecasting run; None takes the series' setting (see `resolve`).
 
     Example:
@@ -72,58 +70,48 @@ class Config:
     (104, 52, 2)
     """
 
-    series: str = _setting("the series (a name of rnnzoo.data.datasets.SERIES)", "co2",
+    series: str = setting("the series (a name of rnnzoo.data.datasets.SERIES)", "co2",
                            choices=tuple(sorted(SERIES)))
-    sequence_length: int | None = _setting("past steps the model reads" + _SERIES_DEFAULT)
-    horizon: int | None = _setting("future steps forecast from each origin" + _SERIES_DEFAULT)
-    test_size: float | None = _setting(
+    sequence_length: int | None = setting("past steps the model reads" + _SERIES_DEFAULT)
+    horizon: int | None = setting("future steps forecast from each origin" + _SERIES_DEFAULT)
+    test_size: float | None = setting(
         "rows (int) or fraction (float) of the series for test" + _SERIES_DEFAULT)
-    validation_size: float | None = _setting(
+    validation_size: float | None = setting(
         "rows or fraction of the series for validation" + _SERIES_DEFAULT)
-    eval_stride: int = _setting("steps between test origins", 1)
-    eval_hour: int | None = _setting(
+    eval_stride: int = setting("steps between test origins", 1)
+    eval_hour: int | None = setting(
         "test origins are the rows at this hour of the day (daily rolling origins for "
         "hourly data)" + _SERIES_DEFAULT)
-    residual: str | None = _setting(
+    residual: str | None = setting(
         "the anchor the network predicts a residual over: naive (last value), seasonal "
         "(one season earlier) or none" + _SERIES_DEFAULT, choices=RESIDUALS)
-    level_input: bool | None = _setting(
+    level_input: bool | None = setting(
         "also feed the target's globally normalised level" + _SERIES_DEFAULT)
-    log_columns: tuple | None = _setting(
+    log_columns: tuple | None = setting(
         "columns modelled after log1p (heavy-tailed, >= 0)" + _SERIES_DEFAULT)
-    feature_columns: tuple | None = _setting(
+    feature_columns: tuple | None = setting(
         "extra past-only columns read from the frame (None: every non-target column)")
-    calendar: tuple | None = _setting(
+    calendar: tuple | None = setting(
         "known-future calendar covariates among 'hour', 'dayofweek', 'dayofyear' (sin/cos "
         "pairs)" + _SERIES_DEFAULT)
-    ets_trend: str | None = _setting("Holt-Winters baseline trend ('add' or None)", "add")
-    ets_damped: bool | None = _setting("Holt-Winters damped trend" + _SERIES_DEFAULT)
-    ets_seasonal: str | None = _setting("Holt-Winters season ('add' or None)", "add")
-    cell: str = _setting("recurrent cell", "gru", choices=CELLS)
-    units: int | None = _setting("recurrent units" + _SERIES_DEFAULT)
-    num_layers: int = _setting("recurrent layers", 1)
-    dropout: float = _setting("dropout of the recurrent stack", 0.0)
-    multistep: str = _setting("multi-step forecasting: direct (all steps at once) or "
+    ets_trend: str | None = setting("Holt-Winters baseline trend ('add' or None)", "add")
+    ets_damped: bool | None = setting("Holt-Winters damped trend" + _SERIES_DEFAULT)
+    ets_seasonal: str | None = setting("Holt-Winters season ('add' or None)", "add")
+    cell: str = setting("recurrent cell", "gru", choices=CELLS)
+    units: int | None = setting("recurrent units" + _SERIES_DEFAULT)
+    num_layers: int = setting("recurrent layers", 1)
+    dropout: float = setting("dropout of the recurrent stack", 0.0)
+    multistep: str = setting("multi-step forecasting: direct (all steps at once) or "
                               "autoregressive", "direct", choices=MULTISTEP)
-    epochs: int | None = _setting("training epochs per network" + _SERIES_DEFAULT)
-    batch_size: int | None = _setting("batch size" + _SERIES_DEFAULT)
-    learning_rate: float | None = _setting("Adam learning rate" + _SERIES_DEFAULT)
-    patience: int | None = _setting(
+    epochs: int | None = setting("training epochs per network" + _SERIES_DEFAULT)
+    batch_size: int | None = setting("batch size" + _SERIES_DEFAULT)
+    learning_rate: float | None = setting("Adam learning rate" + _SERIES_DEFAULT)
+    patience: int | None = setting(
         "early-stopping patience (epochs without a lower validation loss)" + _SERIES_DEFAULT)
-    ensemble: int | None = _setting("networks (seeds) averaged" + _SERIES_DEFAULT)
-    train_stride: int | None = _setting("steps between training origins" + _SERIES_DEFAULT)
-    data_dir: str | None = _setting(
-        "dataset folder (default: $RNNZOO_DATA_DIR, the Keras cache, a download)")
+    ensemble: int | None = setting("networks (seeds) averaged" + _SERIES_DEFAULT)
+    train_stride: int | None = setting("steps between training origins" + _SERIES_DEFAULT)
     overrides: dict = dataclasses.field(default_factory=dict, metadata={
         "help": "`--set KEY=VALUE`: a Config field, or a forecaster argument"})
-    quick_settings: bool = _setting(
-        "settings left at None take the series' QUICK ones (set by Config.quick())", False,
-        flag=False)
-
-    @classmethod
-    def quick(cls):
-        """The small run of the tests and the demo: the series' `QUICK` settings."""
-        return cls(quick_settings=True)
 
 
 _GENERIC = dict(
@@ -185,8 +173,7 @@ def resolve(config, season_length=None):
     settings.update(SERIES_SETTINGS.get(config.series, {}))
     if config.quick_settings:
         settings.update(QUICK.get(config.series, QUICK[None]))
-    filled = {k: v for k, v in settings.items() if getattr(config, k) is None}
-    config = dataclasses.replace(config, **filled)
+    config = config.filled(settings)
     check_choice("residual", config.residual, RESIDUALS)
     check_choice("multistep", config.multistep, MULTISTEP)
     check_choice("cell", config.cell, CELLS)
@@ -633,11 +620,9 @@ def build_model(config, num_features, num_covariates):
 
 
 def _search_space(config):
-    """What `--tune` searches: a narrow space for a quick run, narrowed by `--set`."""
-    space = dict(units=[16, 32], num_layers=1) if config.quick_settings else {}
+    """What `--tune` searches beside the quick run's space: the `--set` builder arguments."""
     names = set(inspect.signature(forecaster).parameters) | {"learning_rate"}
-    space.update({k: v for k, v in config.overrides.items() if k in names})
-    return space
+    return {k: v for k, v in config.overrides.items() if k in names}
 
 
 def run(config, runner, frame=None):
@@ -701,8 +686,8 @@ def run(config, runner, frame=None):
             fixed=dict(input_width=settings.sequence_length, num_features=num_features,
                        horizon=settings.horizon, num_targets=1,
                        num_covariates=prepared.num_covariates, strategy=settings.multistep),
-            space=_search_space(settings), epochs=settings.epochs,
-            batch_size=settings.batch_size, task_name=NAME)
+            space=_search_space(settings), quick_space=dict(units=[16, 32], num_layers=1),
+            epochs=settings.epochs, batch_size=settings.batch_size, task_name=NAME)
     models, histories = [], []
     timer = Timer()
     for k in range(settings.ensemble):

@@ -38,6 +38,8 @@ from rnnzoo.io import read_json
 from rnnzoo.io import write_json
 from rnnzoo.metrics import corpus_bleu
 from rnnzoo.metrics import corpus_chrf
+from rnnzoo.tasks.config import TaskConfig
+from rnnzoo.tasks.config import setting
 
 NAME = "translation"
 SUMMARY = ("beam_bleu", "greedy_bleu", "no_attention_bleu", "copy_source_bleu", "beam_chrf",
@@ -48,38 +50,30 @@ PAD, UNK, START, END = "", "[UNK]", "[START]", "[END]"
 START_ID, END_ID = 2, 3
 
 
-def _setting(help_text, default=None, **metadata):
-    return dataclasses.field(default=default, metadata={"help": help_text, **metadata})
-
-
 @dataclasses.dataclass
-class Config:
+class Config(TaskConfig):
     """Settings of one translation run (`Config.quick()`: the tests' small run)."""
 
-    reverse: bool = _setting("translate French -> English", False)
-    attention: str = _setting("attention of the decoder", "luong",
+    reverse: bool = setting("translate French -> English", False)
+    attention: str = setting("attention of the decoder", "luong",
                               choices=("luong", "bahdanau"))
-    cell: str = _setting("recurrent cell", "gru", choices=("gru", "lstm"))
-    units: int = _setting("encoder units per direction (the decoder gets twice)", 128)
-    embedding_dim: int = _setting("embedding width", 128)
-    max_length: int = _setting("longest training pair kept, in tokens (either side)", 15)
-    source_max_tokens: int = _setting(
+    cell: str = setting("recurrent cell", "gru", choices=("gru", "lstm"))
+    units: int = setting("encoder units per direction (the decoder gets twice)", 128)
+    embedding_dim: int = setting("embedding width", 128)
+    max_length: int = setting("longest training pair kept, in tokens (either side)", 15)
+    source_max_tokens: int = setting(
         "source vocabulary cap, [START] and [END] included (padding and OOV ids come on top)",
         8000)
-    target_max_tokens: int = _setting("target vocabulary cap, as --source-max-tokens", 8000)
-    limit: int | None = _setting("at most this many training pairs (a fixed random subset)")
-    test_limit: int | None = _setting("score at most this many test pairs")
-    baseline: bool = _setting("also train the no-attention baseline", True)
-    baseline_epochs: int | None = _setting("epochs of the no-attention baseline "
+    target_max_tokens: int = setting("target vocabulary cap, as --source-max-tokens", 8000)
+    limit: int | None = setting("at most this many training pairs (a fixed random subset)")
+    test_limit: int | None = setting("score at most this many test pairs")
+    baseline: bool = setting("also train the no-attention baseline", True)
+    baseline_epochs: int | None = setting("epochs of the no-attention baseline "
                                            "(default --epochs)")
-    max_minutes: float | None = _setting(
+    max_minutes: float | None = setting(
         "stop each model's training after the epoch that passes this time")
-    epochs: int = _setting("training epochs", 10)
-    batch_size: int = _setting("batch size", 128)
-    data_dir: str | None = _setting(
-        "dataset folder (default: $RNNZOO_DATA_DIR, the Keras cache, a download)")
-    overrides: dict = dataclasses.field(default_factory=dict, metadata={
-        "help": "`--set KEY=VALUE`: rnnzoo.seq2seq arguments (and --tune's space)"})
+    epochs: int = setting("training epochs", 10)
+    batch_size: int = setting("batch size", 128)
 
     @classmethod
     def quick(cls):
@@ -451,7 +445,6 @@ def run(config, runner, dataset=None):
           f"tokens), {len(data.test_references)} test pairs, vocabularies "
           f"{len(data.source_vocabulary) + 2} / {len(data.target_vocabulary) + 2}")
     if runner.tune_with:
-        space = dict(units=[32, 64], num_layers=1) if runner.quick else {}
         return runner.tune(
             "seq2seq", [data.x_train, data.y_in_train], data.y_out_train,
             validation_data=([data.x_validation, data.y_in_validation],
@@ -459,8 +452,8 @@ def run(config, runner, dataset=None):
             fixed=dict(source_vocabulary_size=len(data.source_vocabulary) + 2,
                        target_vocabulary_size=len(data.target_vocabulary) + 2,
                        embedding_dim=config.embedding_dim),
-            space={**space, **config.overrides}, epochs=config.epochs,
-            batch_size=config.batch_size, task_name=NAME)
+            space=config.overrides, quick_space=dict(units=[32, 64], num_layers=1),
+            epochs=config.epochs, batch_size=config.batch_size, task_name=NAME)
     settings = dict(cell=config.cell, units=config.units, embedding_dim=config.embedding_dim,
                     **config.overrides)
     with runner.scope():

@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import dataclasses
 
+from rnnzoo.tasks.config import ResolvedConfig
+from rnnzoo.tasks.config import setting
 from rnnzoo.validation import check_choice
 from rnnzoo.validation import check_positive_int
 
@@ -26,15 +28,11 @@ NAME = "captioning"
 DATASETS = ("digit_strips", "flickr8k")
 
 
-def _setting(help_text, default=None, **metadata):
-    return dataclasses.field(default=default, metadata={"help": help_text, **metadata})
-
-
 _DEFAULT = " (default: the dataset's setting)"
 
 
 @dataclasses.dataclass
-class Config:
+class Config(ResolvedConfig):
     """Settings of one captioning run; None takes the dataset's setting (see `resolve`).
 
     Example:
@@ -43,39 +41,27 @@ class Config:
     (3000, 30000)
     """
 
-    dataset: str = _setting("digit_strips (offline) or flickr8k", "digit_strips",
+    dataset: str = setting("digit_strips (offline) or flickr8k", "digit_strips",
                             choices=DATASETS)
-    epochs: int | None = _setting("training epochs" + _DEFAULT)
-    batch_size: int | None = _setting("batch size" + _DEFAULT)
-    units: int | None = _setting("decoder width" + _DEFAULT)
-    max_minutes: float | None = _setting(
+    epochs: int | None = setting("training epochs" + _DEFAULT)
+    batch_size: int | None = setting("batch size" + _DEFAULT)
+    units: int | None = setting("decoder width" + _DEFAULT)
+    max_minutes: float | None = setting(
         "stop training after the epoch passing this time" + _DEFAULT)
-    num_train: int | None = _setting("digit strips: training strips" + _DEFAULT)
-    num_validation: int | None = _setting("digit strips: validation strips" + _DEFAULT)
-    num_test: int | None = _setting("digit strips: test strips" + _DEFAULT)
-    images_dir: str | None = _setting(
+    num_train: int | None = setting("digit strips: training strips" + _DEFAULT)
+    num_validation: int | None = setting("digit strips: validation strips" + _DEFAULT)
+    num_test: int | None = setting("digit strips: test strips" + _DEFAULT)
+    images_dir: str | None = setting(
         "flickr8k: folder of the .jpg images (default: download, MD5-checked)")
-    encoder: str = _setting("flickr8k: keras.applications encoder (mobilenet_v2, "
+    encoder: str = setting("flickr8k: keras.applications encoder (mobilenet_v2, "
                             "efficientnet_b0, inception_v3)", "mobilenet_v2")
-    encoder_weights: str = _setting(
+    encoder_weights: str = setting(
         "flickr8k: encoder weights ('none': random, offline tests)", "imagenet")
-    max_images: int | None = _setting("flickr8k: first N images of each split")
-    feature_cache: str | None = _setting("flickr8k: folder of the cached encoder features")
-    max_tokens: int = _setting("flickr8k: caption vocabulary cap", 5000)
-    max_length: int = _setting("flickr8k: caption length in tokens, the markers included", 24)
-    dropout: float | None = _setting("flickr8k: decoder dropout" + _DEFAULT)
-    data_dir: str | None = _setting(
-        "dataset folder (default: $RNNZOO_DATA_DIR, the Keras cache, a download)")
-    overrides: dict = dataclasses.field(default_factory=dict, metadata={
-        "help": "`--set KEY=VALUE`: rnnzoo.sequence_generator arguments (and --tune's space)"})
-    quick_settings: bool = _setting(
-        "settings left at None take the dataset's QUICK ones (set by Config.quick())", False,
-        flag=False)
-
-    @classmethod
-    def quick(cls):
-        """The small run of the tests and the demo: the dataset's `QUICK` settings."""
-        return cls(quick_settings=True)
+    max_images: int | None = setting("flickr8k: first N images of each split")
+    feature_cache: str | None = setting("flickr8k: folder of the cached encoder features")
+    max_tokens: int = setting("flickr8k: caption vocabulary cap", 5000)
+    max_length: int = setting("flickr8k: caption length in tokens, the markers included", 24)
+    dropout: float | None = setting("flickr8k: decoder dropout" + _DEFAULT)
 
 
 DATASET_SETTINGS = {
@@ -106,8 +92,7 @@ def resolve(config):
     settings = dict(DATASET_SETTINGS[config.dataset])
     if config.quick_settings:
         settings.update(QUICK[config.dataset])
-    config = dataclasses.replace(config, **{
-        k: v for k, v in settings.items() if getattr(config, k) is None})
+    config = config.filled(settings)
     for name in ("epochs", "batch_size", "units"):
         check_positive_int(name, getattr(config, name))
     return config

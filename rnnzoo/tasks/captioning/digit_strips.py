@@ -303,7 +303,6 @@ def run(config, runner):
     train = make_strips(config.num_train, "train", seed=runner.seed)
     validation = make_strips(config.num_validation, "validation", seed=runner.seed)
     if runner.tune_with:
-        space = dict(units=[32, 64], num_layers=1) if config.quick_settings else {}
         return runner.tune(
             "sequence_generator", [train.images, train.target_in], train.target_out,
             validation_data=([validation.images, validation.target_in],
@@ -311,8 +310,8 @@ def run(config, runner):
             fixed=dict(vocabulary_size=VOCABULARY_SIZE,
                        image_shape=tuple(train.images.shape[1:]),
                        image_encoder="small_cnn", embedding_dim=32),
-            space={**space, **config.overrides}, epochs=config.epochs,
-            batch_size=config.batch_size, task_name="captioning")
+            space=config.overrides, quick_space=dict(units=[32, 64], num_layers=1),
+            epochs=config.epochs, batch_size=config.batch_size, task_name="captioning")
     test = make_strips(config.num_test, "test", seed=runner.seed)
     with runner.scope():
         model, grid_width = build_captioner(units=config.units, **config.overrides)

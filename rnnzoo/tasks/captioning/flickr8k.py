@@ -93,13 +93,13 @@ def run(config, runner):
         batches[split] = flickr8k_images.CaptionBatches(
             data.features[split], index, ids, config.batch_size, split == "train", runner.seed)
     if runner.tune_with:
-        space = dict(units=[32, 64], num_layers=1) if config.quick_settings else {}
         return runner.tune(
             "sequence_generator", batches["train"], validation_data=batches["validation"],
             fixed=dict(vocabulary_size=len(vocabulary), feature_grid_shape=tuple(grid),
                        embedding_dim=config.units),
-            space={**space, **config.overrides}, epochs=config.epochs,
-            batch_size=None, task_name="captioning")  # the batches are batched
+            space=config.overrides, quick_space=dict(units=[32, 64], num_layers=1),
+            epochs=config.epochs, batch_size=None,  # CaptionBatches are batched
+            task_name="captioning")
     with runner.scope():
         model = build_captioner(len(vocabulary), grid, units=config.units,
                                 dropout=config.dropout, **config.overrides)
