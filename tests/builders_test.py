@@ -257,7 +257,7 @@ def test_model_saved_before_the_residual_attention_still_decodes(monkeypatch, tm
     from rnnzoo.layers.attention import SequenceAttention
     from rnnzoo.models import decoder
 
-    original = decoder._attend
+    original = decoder.attend
 
     def old_attend(outputs, memory, memory_mask, prefix, *, attention=None, units=None,
                    layers=None):
@@ -269,7 +269,7 @@ def test_model_saved_before_the_residual_attention_still_decodes(monkeypatch, tm
         )
         return original(outputs, memory, memory_mask, prefix, layers=layers)
 
-    monkeypatch.setattr(decoder, "_attend", old_attend)
+    monkeypatch.setattr(decoder, "attend", old_attend)
     keras.utils.set_random_seed(3)
     model = rnnzoo.seq2seq(source_vocabulary_size=15, target_vocabulary_size=17,
                            units=8, embedding_dim=8, cell="gru", name="old")
