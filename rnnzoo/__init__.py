@@ -6,10 +6,10 @@ TensorFlow only when called; `rnnzoo.training.tuning` (keras-tuner) and
 `rnnzoo.data.datasets` are imported as modules.
 """
 
-from rnnzoo.decoding.search import beam_search
+from rnnzoo.decoding import samplers
+from rnnzoo.decoding.inference import decoder_step_model
+from rnnzoo.decoding.inference import encoder_model
 from rnnzoo.decoding.search import decode
-from rnnzoo.decoding.search import greedy_search
-from rnnzoo.decoding.search import sample_search
 from rnnzoo.training.distribute import evaluate
 from rnnzoo.training.distribute import fit
 from rnnzoo.training.distribute import global_batch_size
@@ -29,9 +29,7 @@ from rnnzoo.layers.pooling import SequencePooling
 from rnnzoo.layers.recurrent_stack import recurrent_stack
 from rnnzoo.metrics import Perplexity
 from rnnzoo.metrics import mase
-from rnnzoo.models import decoder_step_model
 from rnnzoo.models import dense_baseline
-from rnnzoo.models import encoder_model
 from rnnzoo.models import forecaster
 from rnnzoo.models import language_model
 from rnnzoo.models import seq2seq
@@ -57,23 +55,49 @@ from rnnzoo.validation import check_token_ids
 __version__ = "0.1.0"
 
 __all__ = [
-    # builders and presets
-    "sequence_classifier", "sequence_tagger", "seq2seq", "sequence_generator",
-    "language_model", "forecaster", "dense_baseline", "small_cnn",
-    "PRESETS", "build", "list_models",
-    # layers
-    "recurrent_stack", "SequenceAttention", "SequencePooling", "PaddingMask", "TimeSlice",
-    "kernel_report", "check_padding",
-    # decoding and export
-    "decode", "greedy_search", "beam_search", "sample_search",
-    "encoder_model", "decoder_step_model", "export",
-    # training
-    "compile_for", "save_model", "load_model", "ResetStates",
-    "fit", "evaluate", "strategy", "num_replicas", "global_batch_size",
-    "set_mixed_precision", "multi_worker_fix",
-    # data and text
-    "LengthBatches", "tbptt_batches", "text_vectorizer", "count_vocabulary",
-    "string_model", "ngram_perplexity", "check_token_ids",
-    # metrics and plots
-    "Perplexity", "mase", "plot_history", "plot_confusion_matrix",
+    "build",
+    "check_padding",
+    "check_token_ids",
+    "compile_for",
+    "count_vocabulary",
+    "decode",
+    "decoder_step_model",
+    "dense_baseline",
+    "encoder_model",
+    "evaluate",
+    "export",
+    "fit",
+    "forecaster",
+    "global_batch_size",
+    "kernel_report",
+    "language_model",
+    "LengthBatches",
+    "list_models",
+    "load_model",
+    "mase",
+    "multi_worker_fix",
+    "ngram_perplexity",
+    "num_replicas",
+    "PaddingMask",
+    "Perplexity",
+    "plot_confusion_matrix",
+    "plot_history",
+    "PRESETS",
+    "recurrent_stack",
+    "ResetStates",
+    "samplers",
+    "save_model",
+    "seq2seq",
+    "sequence_classifier",
+    "sequence_generator",
+    "sequence_tagger",
+    "SequenceAttention",
+    "SequencePooling",
+    "set_mixed_precision",
+    "small_cnn",
+    "strategy",
+    "string_model",
+    "tbptt_batches",
+    "text_vectorizer",
+    "TimeSlice",
 ]

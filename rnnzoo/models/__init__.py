@@ -6,8 +6,6 @@ tasks look builders up there and nowhere else.
 """
 
 from rnnzoo.models.classifier import sequence_classifier
-from rnnzoo.models.decoder import decoder_step_model
-from rnnzoo.models.decoder import encoder_model
 from rnnzoo.models.dense import dense_baseline
 from rnnzoo.models.forecaster import forecaster
 from rnnzoo.models.generator import sequence_generator
