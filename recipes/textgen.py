@@ -70,14 +70,15 @@ def decode_ids(ids, vocabulary):
 def generate(model, prompt, vocabulary, *, length, temperature, seed=0):
     """Samples `length` characters after `prompt` from a (stateless) language model.
 
-    Uses `rnnzoo.decode(method="sample")`; only the recipe depends on the
+    Uses `rnnzoo.decode(sampler=rnnzoo.samplers.Sample(...))`; only the recipe depends on the
     decoding module, so another decoder can replace it here.
     """
     import rnnzoo
 
     ids = encode(prompt, vocabulary)[None, :]
-    out = rnnzoo.decode(model, ids, method="sample", max_length=length, end_token=-1,
-                 temperature=temperature, seed=seed)
+    out = rnnzoo.decode(model, ids, max_length=length, end_token=-1,
+                        sampler=rnnzoo.samplers.Sample(temperature=temperature,
+                                                       seed=seed))
     return prompt + decode_ids(out[0], vocabulary)
 
 

@@ -12,8 +12,13 @@ that defines:
 - `run(config, runner) -> dict`: trains through the `rnnzoo.training.Runner`
   and returns the metrics (also in `metrics.json`);
 - `SUMMARY`: the metric names the summary line shows;
-- optionally `COMMANDS`: `{"predict": function(argv)}`, commands on a
-  trained run (`python recipes/names.py predict Hinton`).
+- optionally `COMMANDS`: commands on a trained run
+  (`python recipes/names.py predict Hinton`), each `{"description": ...,
+  "inputs": "names", "flags": {"--top": {"type": int, "default": 3}},
+  "run": function(model, args)}`: `cli` parses `argv` (the inputs, the
+  flags, `--output-dir`), loads the run's `model.keras` and calls `run`
+  (so tasks need no argparse and no `cli` import); a plain
+  `function(argv)` is called as it is;
 - optionally `default_output_dir(config)`: the output folder when
   `--output-dir` is not given (default `runs/<NAME>`);
 - `SUMMARY` may also be a function of the config (keys that depend on it).
@@ -207,7 +212,14 @@ def main(task, argv=None):
     argv = sys.argv[1:] if argv is None else list(argv)
     commands = getattr(task, "COMMANDS", {})
     if argv and argv[0] in commands:
-        return commands[argv[0]](argv[1:])
+        command = commands[argv[0]]
+        if callable(command):
+            return command(argv[1:])
+        p = command_parser(task.NAME, argv[0], command["description"], command["inputs"])
+        for flag, kwargs in command.get("flags", {}).items():
+            p.add_argument(flag, **kwargs)
+        args = p.parse_args(argv[1:])
+        return command["run"](load_trained(p, args), args)
     args = parser(task).parse_args(argv)
     config = config_from_args(task, args)
     if hasattr(task, "default_output_dir") and args.output_dir == os.path.join("runs", task.NAME):

@@ -1,4 +1,4 @@
-"""--quick runs of the sequence recipes (`cli.main` over each task): baselines beaten, outputs written.
+"""--quick runs of the sequence recipes (`cli.main` over each task): baselines beaten.
 
 Each recipe runs in-process on its quick configuration (real data where the
 task has it: co2 from statsmodels, the Tatoeba pairs from RNNZOO_DATA_DIR;

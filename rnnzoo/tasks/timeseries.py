@@ -444,9 +444,9 @@ def calendar_features(index, kinds):
         if kind == "hour":
             phase = index.hour / 24.0
         elif kind == "dayofweek":
-            phase = index.dayofweek / 7.0
+            phase = index.day_of_week / 7.0
         elif kind == "dayofyear":
-            phase = (index.dayofyear - 1) / 365.25
+            phase = (index.day_of_year - 1) / 365.25
         else:
             raise ValueError(
                 "Expected calendar kinds among 'hour', 'dayofweek', "
@@ -611,9 +611,9 @@ def build_model(config, num_features, num_covariates):
     (None, 52, 1)
     """
     return forecaster(**{
-        **dict(input_width=config.sequence_length, num_features=num_features,
+        **dict(sequence_length=config.sequence_length, num_features=num_features,
                horizon=config.horizon, num_targets=1, num_covariates=num_covariates,
-               strategy=config.multistep, cell=config.cell, units=config.units,
+               multistep=config.multistep, cell=config.cell, units=config.units,
                num_layers=config.num_layers, dropout=config.dropout, name="forecaster"),
         **config.overrides,
     })
@@ -683,9 +683,9 @@ def run(config, runner, frame=None):
         return runner.tune(
             "forecaster", inputs(x_train), scale(r_train),
             validation_data=(inputs(x_val), scale(r_val)),
-            fixed=dict(input_width=settings.sequence_length, num_features=num_features,
+            fixed=dict(sequence_length=settings.sequence_length, num_features=num_features,
                        horizon=settings.horizon, num_targets=1,
-                       num_covariates=prepared.num_covariates, strategy=settings.multistep),
+                       num_covariates=prepared.num_covariates, multistep=settings.multistep),
             space=_search_space(settings), quick_space=dict(units=[16, 32], num_layers=1),
             epochs=settings.epochs, batch_size=settings.batch_size, task_name=NAME)
     models, histories = [], []

@@ -34,6 +34,8 @@ from rnnzoo import plots
 from rnnzoo.data.datasets import load_fra_eng
 from rnnzoo.data.text import count_vocabulary
 from rnnzoo.data.text import ids_to_tokens
+from rnnzoo.decoding import decode
+from rnnzoo.decoding.samplers import Beam
 from rnnzoo.io import read_json
 from rnnzoo.io import write_json
 from rnnzoo.metrics import corpus_bleu
@@ -48,6 +50,8 @@ VOCABULARY_FILE = "vocabularies.json"
 
 PAD, UNK, START, END = "", "[UNK]", "[START]", "[END]"
 START_ID, END_ID = 2, 3
+BEAM = Beam(width=4, length_penalty=0.6)
+"""The beam search the task scores and translates with (GNMT length penalty)."""
 
 
 @dataclasses.dataclass
@@ -288,19 +292,14 @@ def build_translator(data, *, attention="luong", cell="gru", units=192, embeddin
     })
 
 
-def translate_ids(model, x, *, method="greedy", max_length=None,
-                  beam_width=4, length_penalty=0.6, return_attention=False,
+def translate_ids(model, x, *, sampler="greedy", max_length=None, return_attention=False,
                   batch_size=256):
-    """Decodes source ids in batches with `rnnzoo.decode`."""
-    from rnnzoo.decoding import decode
-
+    """Decodes source ids in batches with `rnnzoo.decode` (`sampler`: as there)."""
     max_length = max_length or x.shape[1] + 6
     ids, weights = [], []
     for start in range(0, len(x), batch_size):
-        batch = x[start:start + batch_size]
-        out = decode(model, batch, method=method, max_length=max_length,
-                     start_token=START_ID, end_token=END_ID,
-                     beam_width=beam_width, length_penalty=length_penalty,
+        out = decode(model, x[start:start + batch_size], sampler=sampler,
+                     max_length=max_length, start_token=START_ID, end_token=END_ID,
                      return_attention=return_attention)
         if return_attention:
             out, w = out
@@ -312,8 +311,8 @@ def translate_ids(model, x, *, method="greedy", max_length=None,
     return ids
 
 
-def translate(model, sentences, source_vocabulary, target_vocabulary,
-              method="beam", **kwargs):
+def translate(model, sentences, source_vocabulary, target_vocabulary, sampler=BEAM,
+              **kwargs):
     """Translates raw sentences (tokenised, looked up, decoded).
 
     Returns:
@@ -322,20 +321,24 @@ def translate(model, sentences, source_vocabulary, target_vocabulary,
     tokens = [word_tokens(s) for s in sentences]
     width = max(1, max(len(t) for t in tokens))
     x = encode(lookup_layer(source_vocabulary), tokens, width)
-    ids = translate_ids(model, x, method=method, **kwargs)
+    ids = translate_ids(model, x, sampler=sampler, **kwargs)
     return [detokenize(t) for t in decoded_words(ids, target_vocabulary)]
 
 
-def evaluate(model, data, methods=("greedy", "beam")):
-    """sacreBLEU and chrF on the test pairs for each decoding method."""
+def evaluate(model, data, samplers=None):
+    """sacreBLEU and chrF on the test pairs for each sampler (`{name: sampler}`).
+
+    The default: greedy search and `BEAM`, as `scores["greedy"]` and
+    `scores["beam"]`.
+    """
     scores = {}
-    for method in methods:
+    for name, sampler in (samplers or {"greedy": "greedy", "beam": BEAM}).items():
         start = time.time()
-        ids = translate_ids(model, data.x_test, method=method)
+        ids = translate_ids(model, data.x_test, sampler=sampler)
         hyps = [detokenize(t) for t in decoded_words(ids, data.target_vocabulary)]
-        scores[method] = corpus_scores(hyps, data.test_references)
-        scores[method]["seconds"] = round(time.time() - start, 1)
-        scores[method]["examples"] = [
+        scores[name] = corpus_scores(hyps, data.test_references)
+        scores[name]["seconds"] = round(time.time() - start, 1)
+        scores[name]["examples"] = [
             [data.test_sources[i], hyps[i], data.test_references[i]]
             for i in range(min(5, len(hyps)))
         ]
@@ -471,7 +474,7 @@ def run(config, runner, dataset=None):
             baseline = build_translator(data, **{**settings, "attention": None})
         b_history, b_seconds = _fit(runner, baseline, data, config,
                                     config.baseline_epochs or config.epochs, "no_attention")
-        baseline_scores = evaluate(baseline, data, methods=("greedy",))
+        baseline_scores = evaluate(baseline, data, samplers={"greedy": "greedy"})
         histories["no attention"] = b_history
     copy = copy_baseline(data)
 
@@ -518,20 +521,30 @@ def run(config, runner, dataset=None):
     return metrics
 
 
-def translate_command(argv):
-    """`translation.py translate SENTENCE...`: beam-search translations from the trained run."""
-    from rnnzoo import cli
+def translate_trained(model, args):
+    """`translation.py translate SENTENCE...`: prints the trained run's translations.
 
-    parser = cli.command_parser(NAME, "translate",
-                                "Translates sentences with the trained model.", "sentences")
-    parser.add_argument("--method", choices=["beam", "greedy"], default="beam")
-    args = parser.parse_args(argv)
-    model = cli.load_trained(parser, args)
+    Args:
+        model: the run's `model.keras`.
+        args: `sentences`, `output_dir` (the run, with its
+            `vocabularies.json`) and `sampler` (`"beam"`: `BEAM`, or
+            `"greedy"`).
+
+    Returns:
+        The translations.
+    """
     source, target, _ = load_vocabularies(os.path.join(args.output_dir, VOCABULARY_FILE))
-    translations = translate(model, args.sentences, source, target, method=args.method)
+    sampler = BEAM if args.sampler == "beam" else args.sampler
+    translations = translate(model, args.sentences, source, target, sampler=sampler)
     for sentence, out in zip(args.sentences, translations):
         print(f"{sentence} -> {out}")
     return translations
 
 
-COMMANDS = {"translate": translate_command}
+COMMANDS = {"translate": {
+    "description": "Translates sentences with the trained model.",
+    "inputs": "sentences",
+    "flags": {"--sampler": dict(choices=["beam", "greedy"], default="beam",
+                                help="beam: width 4, length penalty 0.6 (default); greedy")},
+    "run": translate_trained,
+}}

@@ -119,7 +119,7 @@ def test_run_on_generated_corpus_learns_and_translates(tmp_path, capsys):
     np.testing.assert_allclose(load_model(str(tmp_path / "model.keras")).predict(x, verbose=0),
                                runner.saved.predict(x, verbose=0), rtol=1e-5, atol=1e-6)
     capsys.readouterr()
-    out = cli.main(T, ["translate", "The red cat.", "--method", "greedy",
+    out = cli.main(T, ["translate", "The red cat.", "--sampler", "greedy",
                        "--output-dir", str(tmp_path)])
     assert capsys.readouterr().out.startswith("The red cat. -> ")
     assert len(out) == 1

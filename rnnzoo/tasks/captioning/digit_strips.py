@@ -277,7 +277,7 @@ def decode_strips(model, images, max_length=7, return_attention=True):
     """
     from rnnzoo.decoding import decode
 
-    return decode(model, images, method="greedy", max_length=max_length,
+    return decode(model, images, sampler="greedy", max_length=max_length,
                   start_token=START, end_token=END, return_attention=return_attention)
 
 

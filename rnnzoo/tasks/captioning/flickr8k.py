@@ -16,11 +16,15 @@ import os
 from rnnzoo import plots
 from rnnzoo.data.datasets import flickr8k_images
 from rnnzoo.data.text import ids_to_tokens
+from rnnzoo.decoding import decode
+from rnnzoo.decoding.samplers import Beam
 from rnnzoo.io import write_json
 from rnnzoo.metrics import corpus_bleu
 from rnnzoo.training.runner import Timer
 
 VOCABULARY_FILE = "vocabulary.json"
+BEAM = Beam(width=4, length_penalty=0.6)
+"""The beam search the captions are scored with."""
 
 
 def bleu_scores(hypotheses, references):
@@ -74,8 +78,6 @@ def run(config, runner):
     Returns:
         The metrics dict: `beam_bleu_1` .. `beam_bleu_4`, `greedy_bleu_*`, ...
     """
-    from rnnzoo.decoding import decode
-
     runner.start(config)
     weights = None if str(config.encoder_weights).lower() == "none" else config.encoder_weights
     data = flickr8k_images.load_flickr8k(
@@ -118,15 +120,14 @@ def run(config, runner):
 
     test = data.features["test"]
     scores, captions = {}, {}
-    for method in ("greedy", "beam"):
-        ids = decode(model, test, method=method, max_length=config.max_length,
-                     start_token=start_id, end_token=end_id, beam_width=4,
-                     length_penalty=0.6)
-        captions[method] = words(ids)
-        scores[method] = bleu_scores([" ".join(w) for w in captions[method]],
-                                     data.captions["test"])
+    for name, sampler in (("greedy", "greedy"), ("beam", BEAM)):
+        ids = decode(model, test, sampler=sampler, max_length=config.max_length,
+                     start_token=start_id, end_token=end_id)
+        captions[name] = words(ids)
+        scores[name] = bleu_scores([" ".join(w) for w in captions[name]],
+                                   data.captions["test"])
     picks = list(range(min(4, len(test))))
-    ids, attention = decode(model, test[picks], method="greedy",
+    ids, attention = decode(model, test[picks], sampler="greedy",
                             max_length=config.max_length, start_token=start_id,
                             end_token=end_id, return_attention=True)
     plots.plot_captions(runner.path("captions.png"),
