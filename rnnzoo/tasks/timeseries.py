@@ -43,8 +43,8 @@ from rnnzoo.data.datasets.series import load_series
 from rnnzoo.layers.recurrent_stack import CELLS
 from rnnzoo.metrics import mase
 from rnnzoo.models.forecaster import forecaster
-from rnnzoo.tasks.config import ResolvedConfig
-from rnnzoo.tasks.config import setting
+from rnnzoo.tasks import field
+from rnnzoo.tasks.resolved import ResolvedConfig
 from rnnzoo.training.runner import Timer
 from rnnzoo.validation import check_choice
 from rnnzoo.validation import check_positive_int
@@ -70,48 +70,57 @@ class Config(ResolvedConfig):
     (104, 52, 2)
     """
 
-    series: str = setting("the series (a name of rnnzoo.data.datasets.SERIES)", "co2",
-                           choices=tuple(sorted(SERIES)))
-    sequence_length: int | None = setting("past steps the model reads" + _SERIES_DEFAULT)
-    horizon: int | None = setting("future steps forecast from each origin" + _SERIES_DEFAULT)
-    test_size: float | None = setting(
-        "rows (int) or fraction (float) of the series for test" + _SERIES_DEFAULT)
-    validation_size: float | None = setting(
-        "rows or fraction of the series for validation" + _SERIES_DEFAULT)
-    eval_stride: int = setting("steps between test origins", 1)
-    eval_hour: int | None = setting(
-        "test origins are the rows at this hour of the day (daily rolling origins for "
+    series: str = field("co2", "the series (a name of rnnzoo.data.datasets.SERIES)",
+                        choices=tuple(sorted(SERIES)))
+    sequence_length: int | None = field(None, "past steps the model reads" + _SERIES_DEFAULT)
+    horizon: int | None = field(None, "future steps forecast from each origin" + _SERIES_DEFAULT)
+    test_size: float | None = field(
+        None, "rows (int) or fraction (float) of the series for test" + _SERIES_DEFAULT)
+    validation_size: float | None = field(
+        None, "rows or fraction of the series for validation" + _SERIES_DEFAULT)
+    eval_stride: int = field(1, "steps between test origins")
+    eval_hour: int | None = field(
+        None, "test origins are the rows at this hour of the day (daily rolling origins for "
         "hourly data)" + _SERIES_DEFAULT)
-    residual: str | None = setting(
-        "the anchor the network predicts a residual over: naive (last value), seasonal "
+    residual: str | None = field(
+        None, "the anchor the network predicts a residual over: naive (last value), seasonal "
         "(one season earlier) or none" + _SERIES_DEFAULT, choices=RESIDUALS)
-    level_input: bool | None = setting(
-        "also feed the target's globally normalised level" + _SERIES_DEFAULT)
-    log_columns: tuple | None = setting(
-        "columns modelled after log1p (heavy-tailed, >= 0)" + _SERIES_DEFAULT)
-    feature_columns: tuple | None = setting(
-        "extra past-only columns read from the frame (None: every non-target column)")
-    calendar: tuple | None = setting(
-        "known-future calendar covariates among 'hour', 'dayofweek', 'dayofyear' (sin/cos "
-        "pairs)" + _SERIES_DEFAULT)
-    ets_trend: str | None = setting("Holt-Winters baseline trend ('add' or None)", "add")
-    ets_damped: bool | None = setting("Holt-Winters damped trend" + _SERIES_DEFAULT)
-    ets_seasonal: str | None = setting("Holt-Winters season ('add' or None)", "add")
-    cell: str = setting("recurrent cell", "gru", choices=CELLS)
-    units: int | None = setting("recurrent units" + _SERIES_DEFAULT)
-    num_layers: int = setting("recurrent layers", 1)
-    dropout: float = setting("dropout of the recurrent stack", 0.0)
-    multistep: str = setting("multi-step forecasting: direct (all steps at once) or "
-                              "autoregressive", "direct", choices=MULTISTEP)
-    epochs: int | None = setting("training epochs per network" + _SERIES_DEFAULT)
-    batch_size: int | None = setting("batch size" + _SERIES_DEFAULT)
-    learning_rate: float | None = setting("Adam learning rate" + _SERIES_DEFAULT)
-    patience: int | None = setting(
-        "early-stopping patience (epochs without a lower validation loss)" + _SERIES_DEFAULT)
-    ensemble: int | None = setting("networks (seeds) averaged" + _SERIES_DEFAULT)
-    train_stride: int | None = setting("steps between training origins" + _SERIES_DEFAULT)
-    overrides: dict = dataclasses.field(default_factory=dict, metadata={
-        "help": "`--set KEY=VALUE`: a Config field, or a forecaster argument"})
+    level_input: bool | None = field(
+        None, "also feed the target's globally normalised level" + _SERIES_DEFAULT)
+    log_columns: tuple | None = field(
+        None, "columns modelled after log1p (heavy-tailed, >= 0)" + _SERIES_DEFAULT)
+    feature_columns: tuple | None = field(
+        None, "extra past-only columns read from the frame (None: every non-target column)")
+    calendar: tuple | None = field(
+        None, "known-future calendar covariates among 'hour', 'dayofweek', 'dayofyear' "
+        "(sin/cos pairs)" + _SERIES_DEFAULT)
+    ets_trend: str | None = field("add", "Holt-Winters baseline trend ('add' or None)")
+    ets_damped: bool | None = field(None, "Holt-Winters damped trend" + _SERIES_DEFAULT)
+    ets_seasonal: str | None = field("add", "Holt-Winters season ('add' or None)")
+    cell: str = field("gru", "recurrent cell", choices=CELLS)
+    units: int | None = field(None, "recurrent units" + _SERIES_DEFAULT)
+    num_layers: int = field(1, "recurrent layers")
+    dropout: float = field(0.0, "dropout of the recurrent stack")
+    multistep: str = field("direct", "multi-step forecasting: direct (all steps at once) or "
+                           "autoregressive", choices=MULTISTEP)
+    epochs: int | None = field(None, "training epochs per network" + _SERIES_DEFAULT)
+    batch_size: int | None = field(None, "batch size" + _SERIES_DEFAULT)
+    learning_rate: float | None = field(None, "Adam learning rate" + _SERIES_DEFAULT)
+    patience: int | None = field(
+        None, "early-stopping patience (epochs without a lower validation loss)"
+        + _SERIES_DEFAULT)
+    ensemble: int | None = field(None, "networks (seeds) averaged" + _SERIES_DEFAULT)
+    train_stride: int | None = field(None, "steps between training origins" + _SERIES_DEFAULT)
+    data_dir: str | None = field(None, "dataset folder (default: $RNNZOO_DATA_DIR, the Keras "
+                                       "cache, a download)")
+    overrides: dict = field({}, "`--set KEY=VALUE`: a Config field, or a forecaster argument "
+                                "(under --tune, choices narrowing the search)")
+    tune_space: dict = field({}, "choices narrowing the --tune search space")
+
+    @classmethod
+    def quick(cls, **changes):
+        """The small run of the tests and the demo: the series' `QUICK` settings."""
+        return super().quick(**{"tune_space": dict(units=[16, 32], num_layers=1), **changes})
 
 
 _GENERIC = dict(
@@ -620,9 +629,9 @@ def build_model(config, num_features, num_covariates):
 
 
 def _search_space(config):
-    """What `--tune` searches beside the quick run's space: the `--set` builder arguments."""
+    """What `--tune` searches: `tune_space`, narrowed by the `--set` builder arguments."""
     names = set(inspect.signature(forecaster).parameters) | {"learning_rate"}
-    return {k: v for k, v in config.overrides.items() if k in names}
+    return {**config.tune_space, **{k: v for k, v in config.overrides.items() if k in names}}
 
 
 def run(config, runner, frame=None):
@@ -686,8 +695,8 @@ def run(config, runner, frame=None):
             fixed=dict(sequence_length=settings.sequence_length, num_features=num_features,
                        horizon=settings.horizon, num_targets=1,
                        num_covariates=prepared.num_covariates, multistep=settings.multistep),
-            space=_search_space(settings), quick_space=dict(units=[16, 32], num_layers=1),
-            epochs=settings.epochs, batch_size=settings.batch_size, task_name=NAME)
+            space=_search_space(settings), epochs=settings.epochs,
+            batch_size=settings.batch_size, task_name=NAME)
     models, histories = [], []
     timer = Timer()
     for k in range(settings.ensemble):

@@ -40,8 +40,9 @@ from rnnzoo.io import read_json
 from rnnzoo.io import write_json
 from rnnzoo.metrics import corpus_bleu
 from rnnzoo.metrics import corpus_chrf
-from rnnzoo.tasks.config import TaskConfig
-from rnnzoo.tasks.config import setting
+from rnnzoo.tasks import field
+from rnnzoo.validation import check_optional_positive_int
+from rnnzoo.validation import check_positive_int
 
 NAME = "translation"
 SUMMARY = ("beam_bleu", "greedy_bleu", "no_attention_bleu", "copy_source_bleu", "beam_chrf",
@@ -55,35 +56,47 @@ BEAM = Beam(width=4, length_penalty=0.6)
 
 
 @dataclasses.dataclass
-class Config(TaskConfig):
+class Config:
     """Settings of one translation run (`Config.quick()`: the tests' small run)."""
 
-    reverse: bool = setting("translate French -> English", False)
-    attention: str = setting("attention of the decoder", "luong",
-                              choices=("luong", "bahdanau"))
-    cell: str = setting("recurrent cell", "gru", choices=("gru", "lstm"))
-    units: int = setting("encoder units per direction (the decoder gets twice)", 128)
-    embedding_dim: int = setting("embedding width", 128)
-    max_length: int = setting("longest training pair kept, in tokens (either side)", 15)
-    source_max_tokens: int = setting(
-        "source vocabulary cap, [START] and [END] included (padding and OOV ids come on top)",
-        8000)
-    target_max_tokens: int = setting("target vocabulary cap, as --source-max-tokens", 8000)
-    limit: int | None = setting("at most this many training pairs (a fixed random subset)")
-    test_limit: int | None = setting("score at most this many test pairs")
-    baseline: bool = setting("also train the no-attention baseline", True)
-    baseline_epochs: int | None = setting("epochs of the no-attention baseline "
-                                           "(default --epochs)")
-    max_minutes: float | None = setting(
-        "stop each model's training after the epoch that passes this time")
-    epochs: int = setting("training epochs", 10)
-    batch_size: int = setting("batch size", 128)
+    reverse: bool = field(False, "translate French -> English")
+    attention: str = field("luong", "attention of the decoder", choices=("luong", "bahdanau"))
+    cell: str = field("gru", "recurrent cell", choices=("gru", "lstm"))
+    units: int = field(128, "encoder units per direction (the decoder gets twice)")
+    embedding_dim: int = field(128, "embedding width")
+    max_length: int = field(15, "longest training pair kept, in tokens (either side)")
+    source_max_tokens: int = field(8000, "source vocabulary cap, [START] and [END] included "
+                                         "(padding and OOV ids come on top)")
+    target_max_tokens: int = field(8000, "target vocabulary cap, as --source-max-tokens")
+    limit: int | None = field(None, "at most this many training pairs (a fixed random subset)")
+    test_limit: int | None = field(None, "score at most this many test pairs")
+    baseline: bool = field(True, "also train the no-attention baseline")
+    baseline_epochs: int | None = field(
+        None, "epochs of the no-attention baseline (default --epochs)")
+    max_minutes: float | None = field(
+        None, "stop each model's training after the epoch that passes this time")
+    epochs: int = field(10, "training epochs")
+    batch_size: int = field(128, "batch size")
+    data_dir: str | None = field(None, "dataset folder (default: $RNNZOO_DATA_DIR, the Keras "
+                                       "cache, a download)")
+    overrides: dict = field({}, "`--set KEY=VALUE`: rnnzoo.seq2seq arguments (under --tune, "
+                                "choices narrowing the search)")
+    tune_space: dict = field({}, "choices narrowing the --tune search space")
+
+    def __post_init__(self):
+        for key in ("units", "embedding_dim", "max_length", "source_max_tokens",
+                    "target_max_tokens", "epochs", "batch_size"):
+            check_positive_int(key, getattr(self, key))
+        for key in ("limit", "test_limit", "baseline_epochs"):
+            check_optional_positive_int(key, getattr(self, key))
 
     @classmethod
-    def quick(cls):
+    def quick(cls, **changes):
         """The tests' run: pairs of at most 6 tokens, 8,000 of them, small model, 3 epochs."""
-        return cls(max_length=6, limit=8000, test_limit=200, units=64, embedding_dim=64,
-                   source_max_tokens=2000, target_max_tokens=2000, epochs=3)
+        return cls(**{**dict(max_length=6, limit=8000, test_limit=200, units=64,
+                             embedding_dim=64, source_max_tokens=2000,
+                             target_max_tokens=2000, epochs=3,
+                             tune_space=dict(units=[32, 64], num_layers=1)), **changes})
 
 
 _TOKEN = re.compile(r"\w+(?:['’]\w+)*['’]?|[^\w\s]")
@@ -455,7 +468,7 @@ def run(config, runner, dataset=None):
             fixed=dict(source_vocabulary_size=len(data.source_vocabulary) + 2,
                        target_vocabulary_size=len(data.target_vocabulary) + 2,
                        embedding_dim=config.embedding_dim),
-            space=config.overrides, quick_space=dict(units=[32, 64], num_layers=1),
+            space={**config.tune_space, **config.overrides},
             epochs=config.epochs, batch_size=config.batch_size, task_name=NAME)
     settings = dict(cell=config.cell, units=config.units, embedding_dim=config.embedding_dim,
                     **config.overrides)

@@ -313,8 +313,8 @@ class Runner:
     # ------------------------------------------------------------------
     # Tuning.
 
-    def tune(self, builder, x, y=None, *, validation_data, fixed, space=None, quick_space=None,
-             wrap=None, epochs, batch_size, objective="val_loss", task_name=None):
+    def tune(self, builder, x, y=None, *, validation_data, fixed, space=None, wrap=None,
+             epochs, batch_size, objective="val_loss", task_name=None):
         """Runs a keras-tuner search over the HyperModel of registered builder `builder`.
 
         Trials train under the run's strategy. Writes `trials.tsv`,
@@ -329,8 +329,6 @@ class Runner:
                 classes).
             space: choices narrowing the HyperModel's default space (a
                 scalar fixes an argument, a list narrows it).
-            quick_space: a narrower space for a quick run (`quick=True`),
-                under `space`.
             wrap: `model -> model` applied to the best model before saving.
             epochs, batch_size: per trial.
             objective: what the tuner minimises.
@@ -341,8 +339,7 @@ class Runner:
         """
         from rnnzoo.training import tuning
 
-        kwargs = dict(quick_space or {}) if self.quick else {}
-        kwargs.update(space or {})
+        kwargs = dict(space or {})
         kwargs.update(fixed)
         hypermodel = tuning.hypermodel_for(builder, **kwargs)
         timer = Timer()

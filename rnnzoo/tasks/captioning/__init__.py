@@ -19,8 +19,8 @@ from __future__ import annotations
 
 import dataclasses
 
-from rnnzoo.tasks.config import ResolvedConfig
-from rnnzoo.tasks.config import setting
+from rnnzoo.tasks import field
+from rnnzoo.tasks.resolved import ResolvedConfig
 from rnnzoo.validation import check_choice
 from rnnzoo.validation import check_positive_int
 
@@ -41,27 +41,37 @@ class Config(ResolvedConfig):
     (3000, 30000)
     """
 
-    dataset: str = setting("digit_strips (offline) or flickr8k", "digit_strips",
-                            choices=DATASETS)
-    epochs: int | None = setting("training epochs" + _DEFAULT)
-    batch_size: int | None = setting("batch size" + _DEFAULT)
-    units: int | None = setting("decoder width" + _DEFAULT)
-    max_minutes: float | None = setting(
-        "stop training after the epoch passing this time" + _DEFAULT)
-    num_train: int | None = setting("digit strips: training strips" + _DEFAULT)
-    num_validation: int | None = setting("digit strips: validation strips" + _DEFAULT)
-    num_test: int | None = setting("digit strips: test strips" + _DEFAULT)
-    images_dir: str | None = setting(
-        "flickr8k: folder of the .jpg images (default: download, MD5-checked)")
-    encoder: str = setting("flickr8k: keras.applications encoder (mobilenet_v2, "
-                            "efficientnet_b0, inception_v3)", "mobilenet_v2")
-    encoder_weights: str = setting(
-        "flickr8k: encoder weights ('none': random, offline tests)", "imagenet")
-    max_images: int | None = setting("flickr8k: first N images of each split")
-    feature_cache: str | None = setting("flickr8k: folder of the cached encoder features")
-    max_tokens: int = setting("flickr8k: caption vocabulary cap", 5000)
-    max_length: int = setting("flickr8k: caption length in tokens, the markers included", 24)
-    dropout: float | None = setting("flickr8k: decoder dropout" + _DEFAULT)
+    dataset: str = field("digit_strips", "digit_strips (offline) or flickr8k",
+                         choices=DATASETS)
+    epochs: int | None = field(None, "training epochs" + _DEFAULT)
+    batch_size: int | None = field(None, "batch size" + _DEFAULT)
+    units: int | None = field(None, "decoder width" + _DEFAULT)
+    max_minutes: float | None = field(
+        None, "stop training after the epoch passing this time" + _DEFAULT)
+    num_train: int | None = field(None, "digit strips: training strips" + _DEFAULT)
+    num_validation: int | None = field(None, "digit strips: validation strips" + _DEFAULT)
+    num_test: int | None = field(None, "digit strips: test strips" + _DEFAULT)
+    images_dir: str | None = field(
+        None, "flickr8k: folder of the .jpg images (default: download, MD5-checked)")
+    encoder: str = field("mobilenet_v2", "flickr8k: keras.applications encoder "
+                         "(mobilenet_v2, efficientnet_b0, inception_v3)")
+    encoder_weights: str = field(
+        "imagenet", "flickr8k: encoder weights ('none': random, offline tests)")
+    max_images: int | None = field(None, "flickr8k: first N images of each split")
+    feature_cache: str | None = field(None, "flickr8k: folder of the cached encoder features")
+    max_tokens: int = field(5000, "flickr8k: caption vocabulary cap")
+    max_length: int = field(24, "flickr8k: caption length in tokens, the markers included")
+    dropout: float | None = field(None, "flickr8k: decoder dropout" + _DEFAULT)
+    data_dir: str | None = field(None, "dataset folder (default: $RNNZOO_DATA_DIR, the Keras "
+                                       "cache, a download)")
+    overrides: dict = field({}, "`--set KEY=VALUE`: rnnzoo.sequence_generator arguments "
+                                "(under --tune, choices narrowing the search)")
+    tune_space: dict = field({}, "choices narrowing the --tune search space")
+
+    @classmethod
+    def quick(cls, **changes):
+        """The small run of the tests and the demo: the dataset's `QUICK` settings."""
+        return super().quick(**{"tune_space": dict(units=[32, 64], num_layers=1), **changes})
 
 
 DATASET_SETTINGS = {

@@ -310,7 +310,7 @@ def run(config, runner):
             fixed=dict(vocabulary_size=VOCABULARY_SIZE,
                        image_shape=tuple(train.images.shape[1:]),
                        image_encoder="small_cnn", embedding_dim=32),
-            space=config.overrides, quick_space=dict(units=[32, 64], num_layers=1),
+            space={**config.tune_space, **config.overrides},
             epochs=config.epochs, batch_size=config.batch_size, task_name="captioning")
     test = make_strips(config.num_test, "test", seed=runner.seed)
     with runner.scope():

@@ -99,7 +99,7 @@ def run(config, runner):
             "sequence_generator", batches["train"], validation_data=batches["validation"],
             fixed=dict(vocabulary_size=len(vocabulary), feature_grid_shape=tuple(grid),
                        embedding_dim=config.units),
-            space=config.overrides, quick_space=dict(units=[32, 64], num_layers=1),
+            space={**config.tune_space, **config.overrides},
             epochs=config.epochs, batch_size=None,  # CaptionBatches are batched
             task_name="captioning")
     with runner.scope():
