@@ -27,10 +27,12 @@ import ast
 import dataclasses
 import os
 import sys
+import types
 import typing
 
 from rnnzoo.training.distribute import KINDS
 from rnnzoo.training.tuning import TUNERS
+from rnnzoo.validation import check_positive_int
 
 # Flags that are not the task's config.
 _COMMON = ("quick", "output_dir", "seed", "verbose", "set", "strategy", "mixed_precision",
@@ -72,30 +74,60 @@ def _flag(name):
     return "--" + name.replace("_", "-")
 
 
+def _unwrap_optional(hint):
+    """`(T, optional)` for a hint `T`, `T | None` or `Optional[T]`."""
+    if typing.get_origin(hint) in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(hint) if a is not type(None)]
+        if len(args) == 1:
+            return typing.get_origin(args[0]) or args[0], True
+        return None, True
+    return typing.get_origin(hint) or hint, False
+
+
+def _value_parser(kind, optional):
+    """An argparse `type` for a config field of type `kind` (None: any literal).
+
+    Scalars parse as that type; dicts, lists and tuples as Python literals
+    of that type; `optional` fields also take `None`. argparse reports a
+    value that does not parse as `argument --x: invalid <type> value: '...'`.
+    """
+    def parse(text):
+        if optional and text in ("None", "none"):
+            return None
+        if kind in (int, float, str):
+            return kind(text)
+        value = _literal(text)
+        if kind in (dict, list, tuple):
+            if isinstance(value, (list, tuple)) and kind in (list, tuple):
+                value = kind(value)
+            if not isinstance(value, kind):
+                raise ValueError(text)
+        return value
+
+    parse.__name__ = getattr(kind, "__name__", "literal")  # argparse's error message
+    return parse
+
+
 def _add_config_flags(parser, config_class):
     group = parser.add_argument_group(f"{config_class.__module__.rsplit('.', 1)[-1]} settings")
     hints = typing.get_type_hints(config_class)
     defaults = config_class()
     for field in dataclasses.fields(config_class):
-        if field.name in _COMMON or not field.init:
-            continue
+        if field.name in _COMMON or field.name == "overrides" or not field.init:
+            continue  # `overrides` is `--set`
         default = getattr(defaults, field.name)
         help_text = field.metadata.get("help", "")
         help_text = f"{help_text} (default {default!r})".strip()
         kwargs = dict(dest=field.name, default=argparse.SUPPRESS, help=help_text)
         if "choices" in field.metadata:
             kwargs["choices"] = field.metadata["choices"]
-        hint = hints.get(field.name)
-        if isinstance(default, bool) or hint is bool:
+        kind, optional = _unwrap_optional(hints.get(field.name))
+        if kind is None and default is not None:
+            kind = type(default)
+        if kind is bool:
             group.add_argument(_flag(field.name), action=argparse.BooleanOptionalAction, **kwargs)
-        elif isinstance(default, int) or hint is int:
-            group.add_argument(_flag(field.name), type=int, **kwargs)
-        elif isinstance(default, float) or hint is float:
-            group.add_argument(_flag(field.name), type=float, **kwargs)
-        elif isinstance(default, str) or hint is str:
-            group.add_argument(_flag(field.name), type=str, **kwargs)
-        else:  # None, tuples, lists, dicts: Python literals
-            group.add_argument(_flag(field.name), type=_literal, **kwargs)
+        else:
+            group.add_argument(_flag(field.name), type=_value_parser(kind, optional), **kwargs)
 
 
 def parser(task):
@@ -167,6 +199,10 @@ def runner_from_args(args):
     """The `Runner` of parsed flags (not started)."""
     from rnnzoo.training.runner import Runner
 
+    check_positive_int("max_trials", args.max_trials)
+    if args.verbose is not None and args.verbose not in (0, 1, 2):
+        raise ValueError(
+            f"Expected `--verbose` to be 0, 1 or 2. Received: --verbose {args.verbose}")
     verbose = args.verbose if args.verbose is not None else (2 if args.quick else 1)
     return Runner(args.output_dir, seed=args.seed, verbose=verbose, strategy=args.strategy,
                   mixed_precision=args.mixed_precision,
@@ -198,15 +234,28 @@ def summary(name, metrics, keys, output_dir=None):
 def main(task, argv=None):
     """Runs `task` from the command line; returns its metrics dict.
 
-    `argv[0]` may name one of the task's `COMMANDS` (e.g. `predict`).
+    `argv[0]` may name one of the task's `COMMANDS` (e.g. `predict`). A
+    setting the task's `Config` rejects (e.g. `--epochs 0`) ends in
+    `parser.error`: the usage and the message, exit status 2.
+
+    Args:
+        task: a module of `rnnzoo.tasks` (see the module docstring).
+        argv: the arguments (default `sys.argv[1:]`).
+
+    Returns:
+        The task's metrics (or what the command returns).
     """
     argv = sys.argv[1:] if argv is None else list(argv)
     commands = getattr(task, "COMMANDS", {})
     if argv and argv[0] in commands:
         return commands[argv[0]](argv[1:])
-    args = parser(task).parse_args(argv)
-    config = config_from_args(task, args)
-    runner = runner_from_args(args)
+    p = parser(task)
+    args = p.parse_args(argv)
+    try:
+        config = config_from_args(task, args)
+        runner = runner_from_args(args)
+    except ValueError as error:
+        p.error(str(error))
     metrics = task.run(config, runner)
     keys = (["tuner", "trials", "best_score", "tune_seconds"] if args.tune
             else list(task.SUMMARY))
@@ -214,7 +263,7 @@ def main(task, argv=None):
     return metrics
 
 
-def command_parser(name, command, description, inputs):
+def command_parser(name, command, description, inputs, *, nargs="+", default=None):
     """The parser of a command on a trained run (`predict`, `translate`).
 
     Args:
@@ -222,6 +271,8 @@ def command_parser(name, command, description, inputs):
         command: the command's name.
         description: the `--help` description.
         inputs: the name of the positional, one or more strings.
+        nargs, default: of the positional (`nargs="?"` with a `default`
+            makes it optional).
 
     Example:
 
@@ -232,7 +283,7 @@ def command_parser(name, command, description, inputs):
     """
     p = argparse.ArgumentParser(prog=f"{name}.py {command}", description=description)
     p.set_defaults(task_name=name)
-    p.add_argument(inputs, nargs="+")
+    p.add_argument(inputs, nargs=nargs, default=default)
     p.add_argument("--output-dir", default=os.path.join("runs", name),
                    help="the trained run's folder (default %(default)s)")
     return p

@@ -85,11 +85,12 @@ def preset_config(name, **overrides):
     return preset["builder"], config
 
 
-def build(name, **overrides):
+def build(preset, *, name=None, **overrides):
     """Builds a named preset; keyword arguments override its configuration.
 
     Args:
-        name: a preset name (see `list_models()`).
+        preset: a preset name (see `list_models()`).
+        name: the model's name (its layers' prefix); default the preset's.
         **overrides: builder keyword arguments replacing the preset's.
 
     Returns:
@@ -102,7 +103,9 @@ def build(name, **overrides):
     >>> model.name
     'char_lstm_lm'
     """
-    builder, config = preset_config(name, **overrides)
+    builder, config = preset_config(preset, **overrides)
+    if name is not None:
+        config["name"] = name
     return getattr(models, builder)(**config)
 
 

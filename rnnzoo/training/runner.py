@@ -152,8 +152,27 @@ class Runner:
         self._check_run_record(config)
         self.timer = Timer()
 
+    def reseed(self, offset):
+        """Seeds Python, NumPy and the backend with `seed + offset`.
+
+        The one way a task reseeds after `start()`: e.g. ensemble member `i`
+        is built and trained after `reseed(1 + i)`, so each member has its
+        own initialisation whatever trained before it.
+
+        Example:
+
+        >>> import tempfile, numpy as np
+        >>> runner = Runner(tempfile.mkdtemp(), seed=3)
+        >>> runner.reseed(1); a = np.random.random()
+        >>> runner.reseed(1); a == np.random.random()
+        True
+        """
+        import keras
+
+        keras.utils.set_random_seed(self.seed + offset)
+
     def _check_run_record(self, config):
-        from rnnzoo.training.callbacks import is_chief
+        from rnnzoo.training.distribute import is_chief
 
         folder = os.path.join(self.output_dir, CHECKPOINTS)
         identity = {"config": _identity(config), "seed": self.seed, "tune": self.tune_with,
@@ -229,8 +248,8 @@ class Runner:
         from rnnzoo.training import distribute
         from rnnzoo.training.callbacks import EpochRecorder
         from rnnzoo.training.callbacks import TimeLimit
-        from rnnzoo.training.callbacks import is_chief
         from rnnzoo.training.callbacks import training_callbacks
+        from rnnzoo.training.distribute import is_chief
 
         folder = self.checkpoint_dir(name)
         done = os.path.join(folder, _DONE)
@@ -286,7 +305,7 @@ class Runner:
 
     def finish(self):
         """Ends the run: clears the resume state (the `best.keras` checkpoints stay)."""
-        from rnnzoo.training.callbacks import is_chief
+        from rnnzoo.training.distribute import is_chief
 
         folder = self.path(CHECKPOINTS)
         if not is_chief() or not os.path.isdir(folder):
