@@ -141,7 +141,7 @@ def parser(task):
     (True, 2, 'runs/names')
     """
     doc = (task.__doc__ or task.NAME).strip().splitlines()[0]
-    p = argparse.ArgumentParser(prog=f"{task.NAME}.py", description=doc)
+    p = argparse.ArgumentParser(prog=f"{task.NAME}.py", description=doc, allow_abbrev=False)
     p.add_argument("--quick", action="store_true",
                    help="the small, fast run of the tests and `make demo`")
     p.add_argument("--output-dir", default=os.path.join("runs", task.NAME),
@@ -281,7 +281,8 @@ def command_parser(name, command, description, inputs, *, nargs="+", default=Non
     >>> args.names, args.output_dir
     (['Hinton', 'Satoshi'], 'runs/names')
     """
-    p = argparse.ArgumentParser(prog=f"{name}.py {command}", description=description)
+    p = argparse.ArgumentParser(prog=f"{name}.py {command}", description=description,
+                                allow_abbrev=False)
     p.set_defaults(task_name=name)
     p.add_argument(inputs, nargs=nargs, default=default)
     p.add_argument("--output-dir", default=os.path.join("runs", name),

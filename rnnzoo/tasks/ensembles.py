@@ -16,7 +16,7 @@ import numpy as np
 
 def fit_classifier(runner, model, x, y=None, *, validation_data, name, epochs,
                    batch_size=None, learning_rate=1e-3, label_smoothing=0.0, patience=3,
-                   optimizer="adam"):
+                   optimizer="adam", callbacks=()):
     """Compiles a classifier once and trains it through the runner on validation accuracy.
 
     The model is compiled by `runner.compile` (`rnnzoo.compile_for`: the
@@ -42,6 +42,7 @@ def fit_classifier(runner, model, x, y=None, *, validation_data, name, epochs,
             softmax model are one-hot encoded for it here (arrays only).
         patience: epochs without a better validation accuracy before
             stopping.
+        callbacks: more Keras callbacks, run after the learning-rate drop.
 
     Returns:
         The run's `History` (`.history` per metric, `.seconds` per epoch).
@@ -70,7 +71,8 @@ def fit_classifier(runner, model, x, y=None, *, validation_data, name, epochs,
         y = keras.utils.to_categorical(y, num_classes)
         validation_data = (validation_data[0],
                            keras.utils.to_categorical(validation_data[1], num_classes))
-    callbacks = [keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.3, patience=2)]
+    callbacks = [keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.3, patience=2),
+                 *callbacks]
     kwargs = dict(name=name, monitor="val_accuracy", patience=patience, callbacks=callbacks,
                   validation_data=validation_data, epochs=epochs)
     if y is None:  # batches from a pipeline that orders them itself
