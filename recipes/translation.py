@@ -68,7 +68,7 @@ def translate_command(argv):
     model = recipe.load_trained(p, args)
     source, target, _ = T.load_vocabularies(os.path.join(args.output_dir, VOCAB_FILE))
     for sentence, out in zip(args.sentences, T.translate(
-            model, args.sentences, source, target, method=args.method)):
+            model, args.sentences, source, target, sampler=args.method)):
         print(f"{sentence} -> {out}")
 
 

@@ -6,10 +6,10 @@ TensorFlow only when called; `rnnzoo.training.tuning` (keras-tuner) and
 `rnnzoo.data.datasets` are imported as modules.
 """
 
-from rnnzoo.decoding.search import beam_search
+from rnnzoo.decoding import samplers
+from rnnzoo.decoding.inference import decoder_step_model
+from rnnzoo.decoding.inference import encoder_model
 from rnnzoo.decoding.search import decode
-from rnnzoo.decoding.search import greedy_search
-from rnnzoo.decoding.search import sample_search
 from rnnzoo.training.distribute import evaluate
 from rnnzoo.training.distribute import fit
 from rnnzoo.training.distribute import global_batch_size
@@ -19,6 +19,7 @@ from rnnzoo.training.distribute import strategy
 from rnnzoo.decoding.export import export
 from rnnzoo.layers.attention import SequenceAttention
 from rnnzoo.data.length_batches import LengthBatches
+from rnnzoo.data.tbptt import tbptt_batches
 from rnnzoo.layers.kernel_report import check_padding
 from rnnzoo.layers.kernel_report import kernel_report
 from rnnzoo.layers.masks import PaddingMask
@@ -27,10 +28,7 @@ from rnnzoo.layers.pooling import SequencePooling
 from rnnzoo.layers.recurrent_stack import recurrent_stack
 from rnnzoo.metrics import Perplexity
 from rnnzoo.metrics import mase
-from rnnzoo.models import ResetStates
-from rnnzoo.models import decoder_step_model
 from rnnzoo.models import dense_baseline
-from rnnzoo.models import encoder_model
 from rnnzoo.models import forecaster
 from rnnzoo.models import language_model
 from rnnzoo.models import seq2seq
@@ -38,7 +36,6 @@ from rnnzoo.models import sequence_classifier
 from rnnzoo.models import sequence_generator
 from rnnzoo.models import sequence_tagger
 from rnnzoo.models import small_cnn
-from rnnzoo.models import tbptt_batches
 from rnnzoo.plots import plot_confusion_matrix
 from rnnzoo.plots import plot_history
 from rnnzoo.models.presets import PRESETS
@@ -50,7 +47,56 @@ from rnnzoo.data.text import string_model
 from rnnzoo.data.text import text_vectorizer
 from rnnzoo.training.compile import compile_for
 from rnnzoo.training.saving import load_model
+from rnnzoo.training.callbacks import ResetStates
 from rnnzoo.training.saving import save_model
 from rnnzoo.validation import check_token_ids
 
 __version__ = "0.1.0"
+
+__all__ = [
+    "build",
+    "check_padding",
+    "check_token_ids",
+    "compile_for",
+    "count_vocabulary",
+    "decode",
+    "decoder_step_model",
+    "dense_baseline",
+    "encoder_model",
+    "evaluate",
+    "export",
+    "fit",
+    "forecaster",
+    "global_batch_size",
+    "kernel_report",
+    "language_model",
+    "LengthBatches",
+    "list_models",
+    "load_model",
+    "mase",
+    "multi_worker_fix",
+    "ngram_perplexity",
+    "num_replicas",
+    "PaddingMask",
+    "Perplexity",
+    "plot_confusion_matrix",
+    "plot_history",
+    "PRESETS",
+    "recurrent_stack",
+    "ResetStates",
+    "samplers",
+    "save_model",
+    "seq2seq",
+    "sequence_classifier",
+    "sequence_generator",
+    "sequence_tagger",
+    "SequenceAttention",
+    "SequencePooling",
+    "set_mixed_precision",
+    "small_cnn",
+    "strategy",
+    "string_model",
+    "tbptt_batches",
+    "text_vectorizer",
+    "TimeSlice",
+]

@@ -11,8 +11,16 @@ that defines:
 - `run(config, runner) -> dict`: trains through the `rnnzoo.training.Runner`
   and returns the metrics (also in `metrics.json`);
 - `SUMMARY`: the metric names the summary line shows;
-- optionally `COMMANDS`: `{"predict": function(argv)}`, commands on a
-  trained run (`python recipes/names.py predict Hinton`).
+- optionally `COMMANDS`: `{"predict": function}`, commands on a trained
+  run (`python recipes/names.py predict Hinton --top 2`). A command is a
+  plain function `f(trained, inputs, *, option=default, ...)`: `trained` is
+  the run's `Trained` (its folder, loaded model and metrics); the other
+  parameters become the command's arguments as config fields become flags
+  (a positional parameter annotated `list[str]` takes one or more values,
+  one with a default is optional; keyword-only ones are `--options`, a
+  `list[...]` one repeatable, a `typing.Literal[...]` one a choice); their
+  help is the function's docstring `Args:`. A `ValueError` it raises is
+  reported as a usage error.
 
 Flags every recipe shares: `--quick` (start from `Config.quick()`; flags
 given beside it still win), `--output-dir`, `--seed`, `--verbose`,
@@ -248,7 +256,7 @@ def main(task, argv=None):
     argv = sys.argv[1:] if argv is None else list(argv)
     commands = getattr(task, "COMMANDS", {})
     if argv and argv[0] in commands:
-        return commands[argv[0]](argv[1:])
+        return run_command(task, argv[0], argv[1:])
     p = parser(task)
     args = p.parse_args(argv)
     try:
@@ -263,42 +271,124 @@ def main(task, argv=None):
     return metrics
 
 
-def command_parser(name, command, description, inputs, *, nargs="+", default=None):
-    """The parser of a command on a trained run (`predict`, `translate`).
+@dataclasses.dataclass(frozen=True)
+class Trained:
+    """A trained run, as a command gets it.
 
-    Args:
-        name: the task's name (the default `--output-dir` is `runs/<name>`).
-        command: the command's name.
-        description: the `--help` description.
-        inputs: the name of the positional, one or more strings.
-        nargs, default: of the positional (`nargs="?"` with a `default`
-            makes it optional).
+    Attributes:
+        output_dir: the run's folder.
+        model: its `model.keras`, loaded (not compiled).
+        metrics: its `metrics.json` (an empty dict when absent).
+    """
+
+    output_dir: str
+    model: typing.Any
+    metrics: dict
+
+
+def _docstring_args(function):
+    """`{name: help}` from the `Args:` section of a Google-style docstring."""
+    lines = (function.__doc__ or "").splitlines()
+    helps, name, indent = {}, None, None
+    for line in lines[next((i + 1 for i, x in enumerate(lines) if x.strip() == "Args:"),
+                           len(lines)):]:
+        stripped = line.strip()
+        if not stripped:
+            break
+        depth = len(line) - len(line.lstrip())
+        indent = depth if indent is None else indent
+        if depth == indent and ":" in stripped:
+            name, _, text = stripped.partition(":")
+            helps[name] = text.strip()
+        elif depth > indent and name:
+            helps[name] += " " + stripped
+        else:
+            break
+    return helps
+
+
+def _list_item(hint):
+    """The element type of a `list[T]` (or `list[T] | None`) hint; None for other hints."""
+    for candidate in (hint, *typing.get_args(hint)):
+        if candidate is list or typing.get_origin(candidate) is list:
+            return (typing.get_args(candidate) or (str,))[0]
+    return None
+
+
+def command_parser(task, command):
+    """The parser of `task.COMMANDS[command]`, built from the function's signature.
 
     Example:
 
-    >>> args = command_parser("names", "predict", "demo", "names").parse_args(
-    ...     ["Hinton", "Satoshi"])
-    >>> args.names, args.output_dir
-    (['Hinton', 'Satoshi'], 'runs/names')
+    >>> from rnnzoo.tasks import names
+    >>> args = command_parser(names, "predict").parse_args(["Hinton", "Ng", "--top", "2"])
+    >>> args.names, args.top, args.output_dir
+    (['Hinton', 'Ng'], 2, 'runs/names')
     """
-    p = argparse.ArgumentParser(prog=f"{name}.py {command}", description=description,
+    import inspect
+
+    function = task.COMMANDS[command]
+    doc = (function.__doc__ or command).strip().splitlines()[0]
+    p = argparse.ArgumentParser(prog=f"{task.NAME}.py {command}", description=doc,
                                 allow_abbrev=False)
-    p.set_defaults(task_name=name)
-    p.add_argument(inputs, nargs=nargs, default=default)
-    p.add_argument("--output-dir", default=os.path.join("runs", name),
+    helps = _docstring_args(function)
+    hints = typing.get_type_hints(function)
+    for parameter in list(inspect.signature(function).parameters.values())[1:]:
+        name, default, hint = parameter.name, parameter.default, hints.get(parameter.name)
+        kwargs = dict(help=helps.get(name, ""))
+        item = _list_item(hint)
+        kind, optional = _unwrap_optional(hint)
+        if typing.get_origin(hint) is typing.Literal:
+            kwargs["choices"] = typing.get_args(hint)
+            kind = type(kwargs["choices"][0])
+        if parameter.kind is parameter.KEYWORD_ONLY:
+            if default is parameter.empty:
+                kwargs["required"], default = True, None
+            if kind is bool:
+                p.add_argument(_flag(name), action=argparse.BooleanOptionalAction,
+                               default=default, **kwargs)
+            elif item is not None:  # repeatable
+                p.add_argument(_flag(name), type=item, action="append", default=default,
+                               **kwargs)
+            else:
+                p.add_argument(_flag(name), type=_value_parser(kind, optional),
+                               default=default, **kwargs)
+        elif item is not None:
+            nargs = "+" if default is parameter.empty else "*"
+            p.add_argument(name, type=item, nargs=nargs, **kwargs)
+        elif default is parameter.empty:
+            p.add_argument(name, type=_value_parser(kind, optional), **kwargs)
+        else:
+            p.add_argument(name, type=_value_parser(kind, optional), nargs="?",
+                           default=default, **kwargs)
+    p.add_argument("--output-dir", default=os.path.join("runs", task.NAME),
                    help="the trained run's folder (default %(default)s)")
     return p
 
 
-def load_trained(parser, args, filename="model.keras"):
-    """The trained run's model under `args.output_dir`.
+def load_trained(parser, output_dir, task_name, filename="model.keras"):
+    """The trained run under `output_dir`: a `Trained`.
 
     Exits through `parser.error` (usage and status 2) naming the missing file
     and the command that writes it when the run has not been trained.
     """
+    from rnnzoo.io import read_json
+    from rnnzoo.training.runner import METRICS_FILE
     from rnnzoo.training.saving import load_model
 
-    path = os.path.join(args.output_dir, filename)
+    path = os.path.join(output_dir, filename)
     if not os.path.exists(path):
-        parser.error(f"no trained model at {path}: run `python recipes/{args.task_name}.py` first")
-    return load_model(path, compile=False)
+        parser.error(f"no trained model at {path}: run `python recipes/{task_name}.py` first")
+    return Trained(output_dir=output_dir, model=load_model(path, compile=False),
+                   metrics=read_json(os.path.join(output_dir, METRICS_FILE), {}))
+
+
+def run_command(task, command, argv):
+    """Runs `task.COMMANDS[command]` on the trained run; returns what it returns."""
+    p = command_parser(task, command)
+    args = vars(p.parse_args(argv))
+    trained = load_trained(p, args.pop("output_dir"), task.NAME)
+    try:
+        return task.COMMANDS[command](trained, **args)
+    except ValueError as error:
+        p.error(str(error))

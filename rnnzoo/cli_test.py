@@ -3,6 +3,7 @@
 import dataclasses
 import os
 import types
+import typing
 
 import numpy as np
 import pytest
@@ -42,8 +43,20 @@ def _fake_task(runs):
         runs.append((config, runner))
         return {"score": 0.123456, "epochs": config.epochs}
 
-    def hello(argv):
-        return ["hello", *argv]
+    def hello(trained, words: list[str], *, times: int = 1,
+              loud: typing.Literal["no", "yes"] = "no", tags: list[str] | None = None):
+        """Says hello to the words.
+
+        Args:
+            words: who to greet.
+            times: how many times,
+                at least once.
+            loud: shout?
+            tags: labels, repeatable.
+        """
+        if times < 1:
+            raise ValueError(f"Expected `times` to be a positive integer. Received: times={times}")
+        return trained.output_dir, words * times, loud, tags
 
     return types.SimpleNamespace(NAME="fake", __doc__="A fake task.\n\nMore.", Config=_Config,
                                  run=run, SUMMARY=("score", "epochs"),
@@ -140,7 +153,6 @@ def test_main_runs_the_task_prints_the_summary_and_dispatches_commands(tmp_path,
     assert (runner.strategy_kind, runner.tune_with, runner.mixed_precision) == (
         "auto", None, False)
     assert capsys.readouterr().out.strip() == f"fake: score=0.1235 epochs=1 -> {out}"
-    assert cli.main(task, ["hello", "a", "b"]) == ["hello", "a", "b"]
     runner = cli.runner_from_args(cli.parser(task).parse_args(
         ["--tune", "bayesian", "--max-trials", "3", "--verbose", "0"]))
     assert (runner.tune_with, runner.max_trials, runner.verbose, runner.quick) == (
@@ -164,25 +176,53 @@ def test_summary_line(capsys):
     assert capsys.readouterr().out.strip() == line
 
 
-def test_command_parser_and_load_trained(tmp_path, capsys):
+def test_commands_parse_their_signature_and_run_on_the_trained_run(tmp_path, capsys):
     import rnnzoo
 
-    p = cli.command_parser("names", "predict", "d", "names")
-    args = p.parse_args(["Hinton", "Satoshi", "--output-dir", str(tmp_path)])
-    assert args.names == ["Hinton", "Satoshi"]
-    assert p.parse_args(["x"]).output_dir == os.path.join("runs", "names")
+    task = _fake_task([])
+    p = cli.command_parser(task, "hello")
+    help_text = p.format_help()
+    assert help_text.startswith("usage: fake.py hello") and "Says hello to the words." in help_text
+    assert "how many times, at least once." in help_text
+    args = p.parse_args(["a", "b", "--times", "2", "--loud", "yes", "--tags", "x", "--tags", "y"])
+    assert vars(args) == {"words": ["a", "b"], "times": 2, "loud": "yes", "tags": ["x", "y"],
+                          "output_dir": os.path.join("runs", "fake")}
+    for argv, message in [(["a", "--loud", "maybe"], "invalid choice: 'maybe'"),
+                          ([], "the following arguments are required: words"),
+                          (["a", "--times", "x"], "invalid int value: 'x'")]:
+        with pytest.raises(SystemExit):
+            p.parse_args(argv)
+        assert message in capsys.readouterr().err
+    # No trained run: a usage error naming the command that trains one.
     with pytest.raises(SystemExit) as exit_info:
-        cli.load_trained(p, args)
+        cli.main(task, ["hello", "a", "--output-dir", str(tmp_path)])
     assert exit_info.value.code == 2
     err = capsys.readouterr().err
     assert os.path.join(str(tmp_path), "model.keras") in err
-    assert "python recipes/names.py" in err
+    assert "python recipes/fake.py" in err
     model = rnnzoo.dense_baseline(num_features=3, num_outputs=2, name="m")
     rnnzoo.save_model(model, os.path.join(tmp_path, "model.keras"))
+    assert cli.main(task, ["hello", "a", "--times", "2", "--output-dir", str(tmp_path)]) == (
+        str(tmp_path), ["a", "a"], "no", None)
+    trained = cli.load_trained(p, str(tmp_path), "fake")
+    assert trained.metrics == {}
     x = np.arange(6, dtype="float32").reshape(2, 3)
-    np.testing.assert_array_equal(cli.load_trained(p, args).predict(x, verbose=0),
+    np.testing.assert_array_equal(trained.model.predict(x, verbose=0),
                                   model.predict(x, verbose=0))
-    optional = cli.command_parser("textgen", "predict", "d", "prompt", nargs="?",
-                                  default="the time")
-    assert optional.parse_args([]).prompt == "the time"
-    assert optional.parse_args(["a b"]).prompt == "a b"
+    # A ValueError of the command is a usage error.
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(task, ["hello", "a", "--times", "0", "--output-dir", str(tmp_path)])
+    assert exit_info.value.code == 2
+    assert "Received: times=0" in capsys.readouterr().err
+
+
+def test_the_tasks_commands_parse():
+    args = cli.command_parser(names, "predict").parse_args(["Hinton", "--top", "2"])
+    assert (args.names, args.top) == (["Hinton"], 2)
+    args = cli.command_parser(sentiment, "predict").parse_args(["a fine film"])
+    assert args.sentences == ["a fine film"]
+    p = cli.command_parser(textgen, "predict")
+    assert (p.parse_args([]).prompt, p.parse_args([]).temperature) == (textgen.PROMPT, None)
+    args = p.parse_args(["the time", "--temperature", "0.5", "--temperature", "1", "--length",
+                         "30"])
+    assert (args.prompt, args.temperature, args.length) == ("the time", [0.5, 1.0], 30)

@@ -5,27 +5,19 @@ encoder (`encode`) and the one-step decoder (`step`), and loads with
 `tf.saved_model.load` in a process that has TensorFlow but not rnnzoo.
 """
 
-import os
-import shutil
-import tempfile
-
 import keras
 import numpy as np
 
-from rnnzoo.decoding import search as decoding
+from rnnzoo.decoding import samplers
+from rnnzoo.decoding.inference import inference_parts
+from rnnzoo.decoding.loop import prompt_states
+from rnnzoo.decoding.search import decoding_function
 from rnnzoo.io import atomic_path
-from rnnzoo.validation import check_choice
-from rnnzoo.validation import check_positive_int
-
-
-def _state_names(parts):
-    step = parts.step
-    return [t.name.split("_step_")[-1] for t in step.inputs if "_step_state_" in t.name]
 
 
 def export(model, path, *, max_length, end_token, start_token=None,
-           method="greedy", beam_width=4, length_penalty=0.6, pad_id=0,
-           source_vocabulary=None, target_vocabulary=None):
+           sampler="greedy", pad_id=0, source_vocabulary=None,
+           target_vocabulary=None):
     """Writes a SavedModel with `generate`, `encode` and `step` endpoints.
 
     Endpoints (call them as methods of the object `tf.saved_model.load`
@@ -33,7 +25,7 @@ def export(model, path, *, max_length, end_token, start_token=None,
     - `generate(inputs)`: the model's inputs (source ids, prompt ids or
       conditioning features, batched) -> `{"ids": (batch, max_length),
       "scores": (batch,)}`, decoded inside the SavedModel exactly as
-      `rnnzoo.decode(model, inputs, method=method, ...)` does.
+      `rnnzoo.decode(model, inputs, sampler=sampler, ...)` does.
     - `generate_text(texts)` (only with `target_vocabulary`, and for token
       inputs `source_vocabulary`): a `(batch,)` string tensor, split on
       whitespace and looked up in `source_vocabulary` (unknown words are
@@ -54,9 +46,11 @@ def export(model, path, *, max_length, end_token, start_token=None,
     Args:
         model: a seq2seq, sequence_generator or language_model (TF backend).
         path: the SavedModel directory to (over)write.
-        max_length, end_token, start_token, method, beam_width,
-        length_penalty, pad_id: the decoding configuration of `generate`
-            (`method` is `"greedy"` or `"beam"`; see `rnnzoo.decode`).
+        max_length, end_token, start_token, sampler, pad_id: the decoding
+            configuration of `generate` (see `rnnzoo.decode`); `sampler` is
+            any deterministic sampler: `"greedy"`, `"beam"`, a
+            `rnnzoo.samplers.Beam(...)` or one of your own, not `Sample`
+            (a SavedModel would freeze its seed).
         source_vocabulary: optional list of source tokens, indexed by id.
         target_vocabulary: optional list of target tokens, indexed by id.
 
@@ -83,25 +77,18 @@ def export(model, path, *, max_length, end_token, start_token=None,
         )
     import tensorflow as tf
 
-    method = check_choice("method", method, ("greedy", "beam"))
-    max_length = check_positive_int("max_length", max_length)
-    beam_width = check_positive_int("beam_width", beam_width)
-    parts = decoding._parts(model)
-    if not parts.is_language_model and start_token is None:
+    sampler = samplers.get(sampler)
+    if isinstance(sampler, samplers.Sample):
         raise ValueError(
-            "Expected `start_token` to be an int for an encoder-decoder model. "
-            "Received: start_token=None"
+            "Expected a deterministic `sampler` (greedy, beam or your own): "
+            "a SavedModel would fix the seed of `Sample`. "
+            f"Received: sampler={sampler!r}"
         )
-    if method != "beam":
-        beam_width, length_penalty = 1, 0.0
-    run = decoding.decoding_function(
-        model, method=method, max_length=max_length,
-        start_token=None if parts.is_language_model else int(start_token),
-        end_token=int(end_token), beam_width=beam_width,
-        length_penalty=float(length_penalty), coverage_penalty=0.0,
-        temperature=1.0, top_k=None, top_p=None, num_return=1,
-        return_attention=False, pad_id=int(pad_id),
+    run = decoding_function(
+        model, sampler, max_length=max_length, start_token=start_token,
+        end_token=end_token, pad_id=pad_id,
     )
+    parts = inference_parts(model)
     if parts.is_language_model:
         input_spec = tf.TensorSpec((None, None), tf.int32, name="inputs")
     else:
@@ -120,13 +107,13 @@ def export(model, path, *, max_length, end_token, start_token=None,
     archive.track(model)
     archive.track(parts.step)
     archive.add_endpoint("generate", generate, input_signature=[input_spec])
-    names = _state_names(parts)
+    names = parts.state_names
 
     if parts.is_language_model:
         def encode(inputs):
             batch = tf.shape(inputs)[0]
             states = tuple(tf.zeros((batch, *s)) for s in parts.state_shapes)
-            states, last = decoding.prompt_states(parts.step_fn(()), states, inputs)
+            states, last = prompt_states(parts.step_fn(()), states, inputs)
             result = dict(zip(names, states))
             result["last_token"] = last
             return result

@@ -221,17 +221,19 @@ def print_predictions(model, names, class_names, k=3):
     sys.stdout.flush()
 
 
-def predict(argv):
-    """`names.py predict NAME... [--top K] [--output-dir DIR]`: a trained run's top languages."""
-    from rnnzoo import cli
+def predict(trained, names: list[str], *, top: int = 3):
+    """Prints the most likely languages of surnames, from a trained run.
+
+    Args:
+        names: surnames.
+        top: languages per name.
+
+    Example (from the shell): `python recipes/names.py predict Hinton Satoshi --top 2`.
+    """
     from rnnzoo.data.datasets.names import LANGUAGES
 
-    p = cli.command_parser(NAME, "predict", "Top-3 languages of surnames.", "names")
-    p.add_argument("--top", type=int, default=3, help="languages per name (default %(default)s)")
-    args = p.parse_args(argv)
-    if args.top < 1:
-        p.error(f"Expected `--top` to be a positive integer. Received: --top {args.top}")
-    print_predictions(cli.load_trained(p, args), args.names, LANGUAGES, args.top)
+    check_positive_int("top", top)
+    print_predictions(trained.model, names, LANGUAGES, top)
 
 
 COMMANDS = {"predict": predict}

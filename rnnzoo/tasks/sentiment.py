@@ -302,13 +302,15 @@ def print_predictions(model, sentences):
     sys.stdout.flush()
 
 
-def predict(argv):
-    """`sentiment.py predict SENTENCE... [--output-dir DIR]`: P(positive) from a trained run."""
-    from rnnzoo import cli
+def predict(trained, sentences: list[str]):
+    """Prints P(positive) of sentences, from a trained run.
 
-    p = cli.command_parser(NAME, "predict", "P(positive) of sentences.", "sentences")
-    args = p.parse_args(argv)
-    print_predictions(cli.load_trained(p, args), args.sentences)
+    Args:
+        sentences: the sentences to score.
+
+    Example (from the shell): `python recipes/sentiment.py predict "a gorgeous, witty film"`.
+    """
+    print_predictions(trained.model, sentences)
 
 
 COMMANDS = {"predict": predict}

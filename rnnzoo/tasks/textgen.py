@@ -46,7 +46,7 @@ class Config:
         "help": "batch size: parallel streams of the text"})
     preset: str = dataclasses.field(default="char_lstm_lm", metadata={
         "help": "the language model's builder preset"})
-    num_steps: int = dataclasses.field(default=35, metadata={
+    sequence_length: int = dataclasses.field(default=35, metadata={
         "help": "truncated-BPTT length"})
     learning_rate: float = dataclasses.field(default=4e-3, metadata={
         "help": "Adam's learning rate"})
@@ -66,7 +66,7 @@ class Config:
         "help": "choices narrowing the --tune search space"})
 
     def __post_init__(self):
-        for key in ("epochs", "batch_size", "num_steps", "sample_length"):
+        for key in ("epochs", "batch_size", "sequence_length", "sample_length"):
             check_positive_int(key, getattr(self, key))
         check_optional_positive_int("limit", self.limit)
         if (isinstance(self.learning_rate, bool)
@@ -131,8 +131,8 @@ def generate(model, prompt, vocabulary, *, length, temperature, seed=0):
     import rnnzoo
 
     ids = encode(prompt, vocabulary)[None, :]
-    out = rnnzoo.decode(model, ids, method="sample", max_length=length, end_token=-1,
-                        temperature=temperature, seed=seed)
+    out = rnnzoo.decode(model, ids, max_length=length, end_token=-1,
+                        sampler=rnnzoo.samplers.Sample(temperature=temperature, seed=seed))
     return prompt + decode_ids(out[0], vocabulary)
 
 
@@ -163,13 +163,13 @@ def run(config, runner):
     if config.limit:
         train_text = train_text[:config.limit]
         valid_text = valid_text[:max(config.limit // 9,
-                                     config.batch_size * config.num_steps + 1)]
+                                     config.batch_size * config.sequence_length + 1)]
     vocabulary = list(corpus.vocabulary)
     vocabulary_size = len(vocabulary) + text.NUM_RESERVED
     x, y = rnnzoo.tbptt_batches(encode(train_text, vocabulary), config.batch_size,
-                                config.num_steps)
+                                sequence_length=config.sequence_length)
     vx, vy = rnnzoo.tbptt_batches(encode(valid_text, vocabulary), config.batch_size,
-                                  config.num_steps)
+                                  sequence_length=config.sequence_length)
 
     char_layer = text.text_vectorizer(vocabulary, split="character", name="textgen_chars")
     if runner.tune_with:  # search a stateless LM over the same windows
@@ -232,7 +232,7 @@ def run(config, runner):
         train_characters=len(train_text),
         validation_characters=len(valid_text),
         batch_size=config.batch_size,
-        num_steps=config.num_steps,
+        sequence_length=config.sequence_length,
         samples=samples,
         quick=runner.quick,
         seed=runner.seed,
@@ -254,31 +254,26 @@ def run(config, runner):
     return metrics
 
 
-def predict(argv):
-    """`textgen.py predict [PROMPT] [--temperature T]... [--length N]`: samples from a trained run."""
-    import os
+def predict(trained, prompt: str = PROMPT, *, temperature: list[float] | None = None,
+            length: int = 200, seed: int = 0):
+    """Continues a prompt by sampling from a trained run.
 
+    Args:
+        prompt: the text to continue (lower-cased; letters and spaces).
+        temperature: sampling temperature, repeatable (default 0.5 and 1.0).
+        length: characters to sample.
+        seed: the sampler's seed.
+
+    Example (from the shell): `python recipes/textgen.py predict "the time" --temperature 0.5`.
+    """
     import keras
 
-    from rnnzoo import cli
-    from rnnzoo.io import read_json
-    from rnnzoo.training.runner import METRICS_FILE
-
-    p = cli.command_parser(NAME, "predict", "Continue a prompt by sampling.", "prompt",
-                           nargs="?", default=PROMPT)
-    p.add_argument("--temperature", type=float, action="append", default=None,
-                   help="sampling temperature, repeatable (default 0.5 and 1.0)")
-    p.add_argument("--length", type=int, default=200, help="characters to sample")
-    p.add_argument("--seed", type=int, default=0, help="the sampler's seed")
-    args = p.parse_args(argv)
-    if args.length < 1:
-        p.error(f"Expected `--length` to be a positive integer. Received: --length {args.length}")
-    wrapped = cli.load_trained(p, args)
-    vocabulary = read_json(os.path.join(args.output_dir, METRICS_FILE))["vocabulary"]
-    lm = next(layer for layer in wrapped.layers if isinstance(layer, keras.Model))
-    for t in args.temperature or TEMPERATURES:
-        sample = generate(lm, args.prompt.lower(), vocabulary, length=args.length,
-                          temperature=t, seed=args.seed)
+    check_positive_int("length", length)
+    vocabulary = trained.metrics["vocabulary"]
+    lm = next(layer for layer in trained.model.layers if isinstance(layer, keras.Model))
+    for t in temperature or TEMPERATURES:
+        sample = generate(lm, prompt.lower(), vocabulary, length=length, temperature=t,
+                          seed=seed)
         print(f"[temperature {t}] {sample}")
 
 

@@ -29,7 +29,7 @@ def generated(tmp_path_factory):
 
 
 def _config(generated, **changes):
-    return textgen.Config.quick(data_dir=generated, batch_size=8, num_steps=20,
+    return textgen.Config.quick(data_dir=generated, batch_size=8, sequence_length=20,
                                 sample_length=30, overrides=dict(units=32), **changes)
 
 

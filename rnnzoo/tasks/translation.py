@@ -273,19 +273,17 @@ def build_translator(data, *, attention="luong", cell="gru", units=192,
     return model
 
 
-def translate_ids(model, x, *, method="greedy", max_length=None,
-                  beam_width=4, length_penalty=0.6, return_attention=False,
-                  batch_size=256):
-    """Decodes source ids in batches with `rnnzoo.decode`."""
+def translate_ids(model, x, *, sampler="greedy", max_length=None,
+                  return_attention=False, batch_size=256):
+    """Decodes source ids in batches with `rnnzoo.decode` (`sampler`: as there)."""
     from rnnzoo.decoding import decode
 
     max_length = max_length or x.shape[1] + 6
     ids, weights = [], []
     for start in range(0, len(x), batch_size):
         batch = x[start:start + batch_size]
-        out = decode(model, batch, method=method, max_length=max_length,
+        out = decode(model, batch, sampler=sampler, max_length=max_length,
                      start_token=START_ID, end_token=END_ID,
-                     beam_width=beam_width, length_penalty=length_penalty,
                      return_attention=return_attention)
         if return_attention:
             out, w = out
@@ -298,7 +296,7 @@ def translate_ids(model, x, *, method="greedy", max_length=None,
 
 
 def translate(model, sentences, source_vocabulary, target_vocabulary,
-              method="beam", **kwargs):
+              sampler="beam", **kwargs):
     """Translates raw sentences (tokenised, looked up, decoded).
 
     Returns:
@@ -307,7 +305,7 @@ def translate(model, sentences, source_vocabulary, target_vocabulary,
     tokens = [tokenize(s) for s in sentences]
     width = max(1, max(len(t) for t in tokens))
     x = encode(lookup_layer(source_vocabulary), tokens, width)
-    ids = translate_ids(model, x, method=method, **kwargs)
+    ids = translate_ids(model, x, sampler=sampler, **kwargs)
     return [detokenize(t) for t in ids_to_tokens(ids, target_vocabulary)]
 
 
@@ -316,7 +314,7 @@ def evaluate(model, data, methods=("greedy", "beam")):
     scores = {}
     for method in methods:
         start = time.time()
-        ids = translate_ids(model, data.x_test, method=method)
+        ids = translate_ids(model, data.x_test, sampler=method)
         hyps = [detokenize(t) for t in ids_to_tokens(ids, data.target_vocabulary)]
         scores[method] = corpus_scores(hyps, data.test_references)
         scores[method]["seconds"] = round(time.time() - start, 1)

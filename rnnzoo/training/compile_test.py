@@ -1,11 +1,26 @@
-"""Tests of rnnzoo.training.compile: label smoothing and its errors."""
+"""compile_for: the loss, metrics, clipping and label smoothing it picks per model."""
 
+import keras
 import numpy as np
 import pytest
 
 import rnnzoo
 
-pytestmark = pytest.mark.multi_backend
+
+def test_compile_for_picks_loss_metrics_and_clipping():
+    clf = rnnzoo.compile_for(rnnzoo.sequence_classifier(vocabulary_size=9, num_classes="binary"))
+    assert type(clf.loss).__name__ == "BinaryCrossentropy"
+    assert clf.optimizer.clipnorm == 1.0
+    lm = rnnzoo.compile_for(rnnzoo.language_model(vocabulary_size=9, units=4))
+    fc = rnnzoo.compile_for(rnnzoo.forecaster(sequence_length=4), learning_rate=0.01)
+    assert type(fc.loss).__name__ == "MeanSquaredError"
+    assert float(keras.ops.convert_to_numpy(fc.optimizer.learning_rate)) == pytest.approx(0.01)
+    logs = lm.evaluate(np.array([[1, 2, 3, 0]]), np.array([[2, 3, 4, 0]]), verbose=0,
+                       return_dict=True)
+    # Perplexity is exp(masked mean cross-entropy): equal to exp(loss) here.
+    assert logs["perplexity"] == pytest.approx(np.exp(logs["loss"]), rel=1e-5)
+    with pytest.raises(ValueError, match="task='ranking'"):
+        rnnzoo.compile_for(clf, task="ranking")
 
 
 def _evaluate(model, x, y):
@@ -16,6 +31,7 @@ def _loss(model, x, y):
     return float(_evaluate(model, x, y)["loss"])
 
 
+@pytest.mark.multi_backend
 def test_multiclass_label_smoothing_is_the_smoothed_cross_entropy():
     model = rnnzoo.dense_baseline(num_features=3, num_classes=4, units=4)
     x = np.random.default_rng(0).normal(size=(16, 3)).astype("float32")
@@ -35,6 +51,7 @@ def test_multiclass_label_smoothing_is_the_smoothed_cross_entropy():
         float(np.mean(-np.log(p[np.arange(16), labels]))), rel=1e-4)
 
 
+@pytest.mark.multi_backend
 def test_binary_label_smoothing_moves_targets_towards_one_half():
     model = rnnzoo.dense_baseline(num_features=2, num_classes="binary", units=4)
     x = np.random.default_rng(1).normal(size=(8, 2)).astype("float32")
@@ -46,6 +63,7 @@ def test_binary_label_smoothing_moves_targets_towards_one_half():
     assert _loss(model, x, y) == pytest.approx(float(expected), rel=1e-4)
 
 
+@pytest.mark.multi_backend
 def test_label_smoothing_errors_name_the_argument():
     model = rnnzoo.dense_baseline(num_features=2, num_outputs=1)
     with pytest.raises(ValueError, match=r"Received: label_smoothing=0.1 for task='regression'"):

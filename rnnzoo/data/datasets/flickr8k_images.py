@@ -407,15 +407,14 @@ def run_recipe(args):
     test = data.features["test"]
     scores, hyps_by_method = {}, {}
     for method in ("greedy", "beam"):
-        ids = decode(model, test, method=method, max_length=args.caption_length,
-                     start_token=start_id, end_token=end_id, beam_width=4,
-                     length_penalty=0.6)
+        ids = decode(model, test, sampler=method, max_length=args.caption_length,
+                     start_token=start_id, end_token=end_id)
         words = ids_to_words(ids, vocabulary)
         hyps_by_method[method] = words
         scores[method] = bleu_scores([" ".join(w) for w in words],
                                      data.captions["test"])
     picks = list(range(min(4, len(test))))
-    ids, attention = decode(model, test[picks], method="greedy",
+    ids, attention = decode(model, test[picks], sampler="greedy",
                             max_length=args.caption_length, start_token=start_id,
                             end_token=end_id, return_attention=True)
     plot_captions(os.path.join(output_dir, "captions.png"),

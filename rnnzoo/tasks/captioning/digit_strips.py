@@ -282,7 +282,7 @@ def decode_strips(model, images, max_length=7, return_attention=True):
         from rnnzoo.decoding import decode
     except ImportError:  # decoding not available: plain batched loop.
         return greedy_loop(model, images, max_length)
-    return decode(model, images, method="greedy", max_length=max_length,
+    return decode(model, images, sampler="greedy", max_length=max_length,
                   start_token=START, end_token=END,
                   return_attention=return_attention)
 
@@ -296,8 +296,8 @@ def greedy_loop(model, inputs, max_length, start_token=START, end_token=END):
     Returns:
         `(ids, attention)` as `decode_strips`.
     """
-    from rnnzoo.models.decoder import decoder_step_model
-    from rnnzoo.models.decoder import encoder_model
+    from rnnzoo.decoding.inference import decoder_step_model
+    from rnnzoo.decoding.inference import encoder_model
 
     encoded = encoder_model(model).predict(inputs, verbose=0)
     memory, states = encoded[0], list(encoded[1:])
