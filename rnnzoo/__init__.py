@@ -74,7 +74,6 @@ __all__ = [
     "list_models",
     "load_model",
     "mase",
-    "multi_worker_fix",
     "ngram_perplexity",
     "num_replicas",
     "PaddingMask",
