@@ -7,10 +7,15 @@ that defines:
 - `Config`: a dataclass of the task's settings, with `Config.quick()` (the
   small run of the tests and the demo); each field becomes a flag
   (`batch_size` -> `--batch-size`; booleans get `--x/--no-x`; tuples,
-  lists, dicts and None defaults are parsed as Python literals);
+  lists, dicts and None defaults are parsed as Python literals), except
+  those with `metadata={"flag": False}` (make fields with
+  `rnnzoo.tasks.field`);
 - `run(config, runner) -> dict`: trains through the `rnnzoo.training.Runner`
   and returns the metrics (also in `metrics.json`);
-- `SUMMARY`: the metric names the summary line shows;
+- `SUMMARY`: the metric names the summary line shows (or a function of the
+  config returning them, where they depend on it);
+- optionally `default_output_dir(config)`: the output folder when
+  `--output-dir` is not given (default `runs/<NAME>`);
 - optionally `COMMANDS`: `{"predict": function}`, commands on a trained
   run (`python recipes/names.py predict Hinton --top 2`). A command is a
   plain function `f(trained, inputs, *, option=default, ...)`: `trained` is
@@ -121,7 +126,8 @@ def _add_config_flags(parser, config_class):
     hints = typing.get_type_hints(config_class)
     defaults = config_class()
     for field in dataclasses.fields(config_class):
-        if field.name in _COMMON or field.name == "overrides" or not field.init:
+        if (field.name in _COMMON or field.name == "overrides" or not field.init
+                or field.metadata.get("flag") is False):
             continue  # `overrides` is `--set`
         default = getattr(defaults, field.name)
         help_text = field.metadata.get("help", "")
@@ -146,14 +152,16 @@ def parser(task):
     >>> from rnnzoo.tasks import names
     >>> args = parser(names).parse_args(["--quick", "--epochs", "2"])
     >>> args.quick, args.epochs, args.output_dir
-    (True, 2, 'runs/names')
+    (True, 2, None)
     """
     doc = (task.__doc__ or task.NAME).strip().splitlines()[0]
     p = argparse.ArgumentParser(prog=f"{task.NAME}.py", description=doc, allow_abbrev=False)
     p.add_argument("--quick", action="store_true",
                    help="the small, fast run of the tests and `make demo`")
-    p.add_argument("--output-dir", default=os.path.join("runs", task.NAME),
-                   help="where the model, metrics.json and plots go (default %(default)s)")
+    p.add_argument("--output-dir", default=None,
+                   help="where the model, metrics.json and plots go (default "
+                   + ("set by the task's settings" if hasattr(task, "default_output_dir")
+                      else os.path.join("runs", task.NAME)) + ")")
     p.add_argument("--seed", type=int, default=0, help="random seed (default %(default)s)")
     p.add_argument("--verbose", type=int, default=None,
                    help="Keras verbosity (default: progress bars, 2 with --quick)")
@@ -261,12 +269,18 @@ def main(task, argv=None):
     args = p.parse_args(argv)
     try:
         config = config_from_args(task, args)
+        if args.output_dir is None:
+            args.output_dir = (task.default_output_dir(config)
+                               if hasattr(task, "default_output_dir")
+                               else os.path.join("runs", task.NAME))
         runner = runner_from_args(args)
     except ValueError as error:
         p.error(str(error))
     metrics = task.run(config, runner)
-    keys = (["tuner", "trials", "best_score", "tune_seconds"] if args.tune
-            else list(task.SUMMARY))
+    if args.tune:
+        keys = ["tuner", "trials", "best_score", "tune_seconds"]
+    else:
+        keys = list(task.SUMMARY(config) if callable(task.SUMMARY) else task.SUMMARY)
     summary(task.NAME, metrics, keys, args.output_dir)
     return metrics
 

@@ -154,10 +154,33 @@ def test_main_runs_the_task_prints_the_summary_and_dispatches_commands(tmp_path,
         "auto", None, False)
     assert capsys.readouterr().out.strip() == f"fake: score=0.1235 epochs=1 -> {out}"
     runner = cli.runner_from_args(cli.parser(task).parse_args(
-        ["--tune", "bayesian", "--max-trials", "3", "--verbose", "0"]))
+        ["--tune", "bayesian", "--max-trials", "3", "--verbose", "0", "--output-dir", out]))
     assert (runner.tune_with, runner.max_trials, runner.verbose, runner.quick) == (
         "bayesian", 3, 0, False)
-    assert runner.output_dir == os.path.join("runs", "fake")
+
+
+def test_default_output_dir_hidden_fields_and_summary_by_config(tmp_path, capsys, monkeypatch):
+    runs = []
+    task = _fake_task(runs)
+    monkeypatch.chdir(tmp_path)
+    cli.main(task, [])
+    assert runs[-1][1].output_dir == os.path.join("runs", "fake")
+
+    @dataclasses.dataclass
+    class Config(_Config):
+        internal: int = dataclasses.field(default=1, metadata={"flag": False})
+
+    task.Config = Config
+    task.default_output_dir = lambda config: os.path.join("runs", f"fake_{config.epochs}")
+    task.SUMMARY = lambda config: ("epochs",) if config.epochs > 2 else ("score",)
+    assert "--internal" not in cli.parser(task).format_help()
+    capsys.readouterr()
+    cli.main(task, ["--epochs", "3"])
+    assert runs[-1][1].output_dir == os.path.join("runs", "fake_3")
+    assert capsys.readouterr().out.strip() == f"fake: epochs=3 -> {os.path.join('runs', 'fake_3')}"
+    cli.main(task, ["--epochs", "2", "--output-dir", "elsewhere"])
+    assert runs[-1][1].output_dir == "elsewhere"
+    assert capsys.readouterr().out.strip() == "fake: score=0.1235 -> elsewhere"
 
 
 def test_every_task_parser_builds_and_quick_is_a_valid_config():

@@ -3,9 +3,8 @@
 Every task trains through the same `rnnzoo.training.Runner` (`start` ->
 strategy, `scope`, `fit` -> resume + best checkpoint, `tune`), so one task
 per wiring path, through the command line (`cli.main`, what
-`recipes/<task>.py` runs): --tune on a subset of the REAL names (skipped
-without the shared data), --strategy and resume on GENERATED names
-(`rnnzoo.tasks.testing.write_names`).
+`recipes/<task>.py` runs), on GENERATED names
+(`rnnzoo.tasks.testing.write_names`; no shared data needed).
 """
 
 import csv
@@ -17,7 +16,6 @@ import pytest
 
 import rnnzoo
 from rnnzoo import cli
-from rnnzoo.data.datasets import ENV_VAR
 from rnnzoo.tasks import names
 from rnnzoo.tasks import testing
 from rnnzoo.training import distribute
@@ -31,13 +29,11 @@ def generated(tmp_path_factory):
     return testing.write_names(str(tmp_path_factory.mktemp("generated_names")))
 
 
-@pytest.mark.skipif(not os.environ.get(ENV_VAR) or not os.path.isdir(os.environ[ENV_VAR]),
-                    reason=f"real data not available (set {ENV_VAR})")
-def test_names_tune_writes_trials_and_a_reloadable_string_model(tmp_path):
+def test_names_tune_writes_trials_and_a_reloadable_string_model(generated, tmp_path):
     out = str(tmp_path / "names_tune")
     metrics = cli.main(names, [
-        "--quick", "--limit", "600", "--epochs", "1", "--tune", "random",
-        "--max-trials", "2", "--output-dir", out, "--verbose", "0"])
+        "--quick", "--data-dir", generated, "--limit", "300", "--epochs", "1",
+        "--tune", "random", "--max-trials", "2", "--output-dir", out, "--verbose", "0"])
     with open(os.path.join(out, "trials.tsv")) as f:
         rows = list(csv.DictReader(f, delimiter="\t"))
     assert len(rows) == 2 and all(r["status"] == "COMPLETED" for r in rows)

@@ -87,26 +87,29 @@ def test_fit_classifier_compiles_once_with_label_smoothing_and_learns(tmp_path):
 def test_ensemble_averages_members_and_saves_without_optimizer_state(tmp_path):
     from rnnzoo.data import text
 
-    # Generated: strings of "a"/"b", labelled by their first character.
+    # Generated: strings of "a"/"b"/"c", positive when they hold a "c".
     rng = np.random.default_rng(4)
-    strings = np.array(["".join(rng.choice(["a", "b"], 4)) for _ in range(200)], dtype=object)
-    labels = (strings.astype(str) >= "b").astype("int64")
-    layer = text.text_vectorizer(["a", "b"], split="character")
-    ids = text.vectorize(layer, strings)
+    strings = np.array(["".join(rng.choice(list("abc"), 3)) for _ in range(200)], dtype=object)
+    labels = np.array(["c" in s for s in strings], dtype="int64")
+    layers = [text.text_vectorizer(list("abc"), split="character", output_mode="multi_hot"),
+              text.text_vectorizer(list("cb"), split="character", output_mode="count")]
     runner = _runner(tmp_path)
     ensemble = ensembles.Ensemble("demo")
-    for member in range(2):
+    for member, layer in enumerate(layers):
         runner.reseed(1 + member)
+        bags = text.vectorize(layer, strings)
         with runner.scope():
-            model = rnnzoo.sequence_classifier(vocabulary_size=4, num_classes="binary",
-                                               units=8, name=f"demo_{member}")
-        history = ensembles.fit_classifier(runner, model, ids, labels,
-                                           validation_data=(ids, labels), name=f"m{member}",
-                                           epochs=5, batch_size=32, learning_rate=1e-2)
-        ensemble.add(f"m{member}", layer, model, history, test=(ids, labels))
+            model = rnnzoo.dense_baseline(num_features=bags.shape[1], num_classes="binary",
+                                          units=8, name=f"demo_{member}")
+        history = ensembles.fit_classifier(runner, model, bags, labels,
+                                           validation_data=(bags, labels), name=f"m{member}",
+                                           epochs=8, batch_size=16, learning_rate=3e-2)
+        ensemble.add(f"m{member}", layer, model, history, test=(bags, labels))
     assert set(ensemble.test_accuracy) == {"m0", "m1"}
-    assert min(ensemble.test_accuracy.values()) > 0.9
-    members = [m.predict(ids, verbose=0) for _, m in ensemble.branches]
+    assert 0.6 < np.mean(labels) < 0.8
+    assert min(ensemble.test_accuracy.values()) > 0.95  # "c" is a column of each
+    members = [m.predict(text.vectorize(layer, strings), verbose=0)
+               for layer, m in ensemble.branches]
     model, path = ensemble.save(runner)
     assert path == os.path.join(str(tmp_path), "model.keras")
     assert all(m.optimizer is None for _, m in ensemble.branches)
@@ -116,7 +119,7 @@ def test_ensemble_averages_members_and_saves_without_optimizer_state(tmp_path):
     np.testing.assert_allclose(reloaded.predict(strings, verbose=0), averaged, atol=1e-6)
     paths = ensembles.classification_plots(
         runner, ensemble.histories["m0"], labels, ensembles.predicted_classes(averaged),
-        ["a", "b"], curves_title="t", confusion_title="c")
+        ["no c", "c"], curves_title="t", confusion_title="c")
     for p in paths:
         with open(p, "rb") as f:
             assert f.read(8) == b"\x89PNG\r\n\x1a\n"

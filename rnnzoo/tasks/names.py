@@ -18,6 +18,7 @@ import sys
 
 import numpy as np
 
+from rnnzoo.tasks import field
 from rnnzoo.validation import check_optional_positive_int
 from rnnzoo.validation import check_positive_int
 
@@ -25,11 +26,6 @@ NAME = "names"
 NGRAMS = (1, 2, 3, 4)
 DEMO_NAMES = ("Hinton", "Satoshi", "Dovesky", "Nguyen", "Schmidt", "Rossi")
 SUMMARY = ("test_accuracy", "test_macro_f1", "majority_baseline_accuracy", "train_seconds")
-
-
-def _rnn():
-    return dict(embedding_dim=64, units=128, num_layers=2, pooling="attention", dropout=0.2,
-                head_dropout_rate=0.3)
 
 
 @dataclasses.dataclass
@@ -42,28 +38,22 @@ class Config:
     (20, 5, 2)
     """
 
-    epochs: int = dataclasses.field(default=20, metadata={
-        "help": "the most training epochs of each member (early stopping on validation "
-                "accuracy)"})
-    batch_size: int = dataclasses.field(default=64, metadata={"help": "batch size"})
-    preset: str = dataclasses.field(default="char_gru_name_classifier", metadata={
-        "help": "the character RNNs' builder preset"})
-    members: int = dataclasses.field(default=1, metadata={
-        "help": "character RNNs in the ensemble"})
-    rnn: dict = dataclasses.field(default_factory=_rnn, metadata={
-        "help": "the character RNNs' builder arguments over the preset's (`--set` "
-                "overrides them)"})
-    mlp_units: int = dataclasses.field(default=256, metadata={
-        "help": "units of the n-gram MLP"})
-    limit: int | None = dataclasses.field(default=None, metadata={
-        "help": "use at most this many training names (tests)"})
-    data_dir: str | None = dataclasses.field(default=None, metadata={
-        "help": "dataset folder (default: $RNNZOO_DATA_DIR, the Keras cache, a download)"})
-    overrides: dict = dataclasses.field(default_factory=dict, metadata={
-        "help": "builder overrides of the character RNNs (`--set KEY=VALUE`); under "
-                "--tune, choices narrowing the search"})
-    tune_space: dict = dataclasses.field(default_factory=dict, metadata={
-        "help": "choices narrowing the --tune search space"})
+    epochs: int = field(20, "the most training epochs of each member (early stopping on "
+                        "validation accuracy)")
+    batch_size: int = field(64, "batch size")
+    preset: str = field("char_gru_name_classifier", "the character RNNs' builder preset")
+    members: int = field(1, "character RNNs in the ensemble")
+    rnn: dict = field(dict(embedding_dim=64, units=128, num_layers=2, pooling="attention",
+                           dropout=0.2, head_dropout_rate=0.3),
+                      "the character RNNs' builder arguments over the preset's (`--set` "
+                      "overrides them)")
+    mlp_units: int = field(256, "units of the n-gram MLP")
+    limit: int | None = field(None, "use at most this many training names (tests)")
+    data_dir: str | None = field(None, "dataset folder (default: $RNNZOO_DATA_DIR, the Keras "
+                                       "cache, a download)")
+    overrides: dict = field({}, "builder overrides of the character RNNs (`--set KEY=VALUE`); "
+                                "under --tune, choices narrowing the search")
+    tune_space: dict = field({}, "choices narrowing the --tune search space")
 
     def __post_init__(self):
         for key in ("epochs", "batch_size", "members", "mlp_units"):

@@ -3,7 +3,9 @@
 The generated names (`rnnzoo.tasks.testing.write_names`) end in a suffix of
 their language, so the ensemble must learn them far above the majority
 class. One run per module, through the command line (`cli.main`), checked
-for its metrics, metrics.json, plots, the saved model and `predict`.
+for its metrics, metrics.json, plots, the saved model and `predict`
+(`--tune` and resuming a killed run on generated names:
+tests/recipes_scale_test.py).
 """
 
 import json
@@ -18,7 +20,6 @@ from rnnzoo import cli
 from rnnzoo.data.datasets.names import LANGUAGES
 from rnnzoo.tasks import names
 from rnnzoo.tasks import testing
-from rnnzoo.training.runner import Runner
 
 _SMALL = ["--set", "units=16", "--set", "embedding_dim=8", "--mlp-units", "32"]
 
@@ -31,8 +32,9 @@ def generated(tmp_path_factory):
 @pytest.fixture(scope="module")
 def names_run(generated, tmp_path_factory):
     out = str(tmp_path_factory.mktemp("names_run"))
-    metrics = cli.main(names, ["--quick", "--data-dir", generated, "--epochs", "6", "--batch-size", "16",
-                               "--output-dir", out, "--verbose", "0", *_SMALL])
+    metrics = cli.main(names, ["--quick", "--data-dir", generated, "--epochs", "6",
+                               "--batch-size", "16", "--output-dir", out, "--verbose", "0",
+                               *_SMALL])
     return out, metrics
 
 
@@ -80,19 +82,3 @@ def test_predict_without_a_trained_run_names_the_command(tmp_path, capsys):
         cli.main(names, ["predict", "Hinton", "--output-dir", str(tmp_path)])
     assert exit_info.value.code == 2
     assert "run `python recipes/names.py` first" in capsys.readouterr().err
-
-
-def test_tune_searches_the_rnn_on_generated_names(generated, tmp_path):
-    config = names.Config.quick(data_dir=generated, epochs=1, limit=300,
-                                tune_space=dict(embedding_dim=8, units=[8, 16],
-                                                num_layers=1))
-    runner = Runner(str(tmp_path), verbose=0, tune="random", max_trials=2, quick=True)
-    metrics = names.run(config, runner)
-    assert (metrics["task"], metrics["tuner"], metrics["trials"]) == ("names", "random", 2)
-    assert metrics["completed_trials"] == 2
-    assert metrics["fixed"]["num_classes"] == 18
-    assert metrics["best_hyperparameters"]["units"] in (8, 16)
-    model = rnnzoo.load_model(os.path.join(tmp_path, "best.keras"), compile=False)
-    p = np.asarray(model.predict(np.array(["Hinton", "Satoshi"], dtype=object), verbose=0))
-    assert p.shape == (2, 18)
-    np.testing.assert_allclose(p.sum(-1), 1.0, atol=1e-5)

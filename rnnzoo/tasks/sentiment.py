@@ -26,6 +26,7 @@ import sys
 
 import numpy as np
 
+from rnnzoo.tasks import field
 from rnnzoo.validation import check_optional_positive_int
 from rnnzoo.validation import check_positive_int
 
@@ -53,10 +54,6 @@ DEMO_SENTENCES = (
 SUMMARY = ("dev_accuracy", "majority_baseline_accuracy", "train_seconds")
 
 
-def _rnn():
-    return dict(embedding_dim=128, units=64, head_dropout_rate=0.5, embedding_dropout=0.3)
-
-
 @dataclasses.dataclass
 class Config:
     """The sentiment task's settings (each is a flag of `recipes/sentiment.py`).
@@ -67,32 +64,25 @@ class Config:
     (16, 1, 'words12,chars25')
     """
 
-    epochs: int = dataclasses.field(default=3, metadata={
-        "help": "the most training epochs of each member (early stopping on validation "
-                "accuracy)"})
-    batch_size: int = dataclasses.field(default=64, metadata={"help": "batch size"})
-    preset: str = dataclasses.field(default="bilstm_sentiment", metadata={
-        "help": "the recurrent members' builder preset"})
-    members: int = dataclasses.field(default=16, metadata={
-        "help": "recurrent members of the ensemble"})
-    bags: str = dataclasses.field(default=",".join(b[0] for b in BAGS), metadata={
-        "help": "comma-separated bag-of-n-gram members, of BAGS"})
-    max_tokens: int = dataclasses.field(default=20000, metadata={
-        "help": "word vocabulary size"})
-    rnn: dict = dataclasses.field(default_factory=_rnn, metadata={
-        "help": "the recurrent members' builder arguments over the preset's and their "
-                "variant's (`--set` overrides them)"})
-    mlp_units: int = dataclasses.field(default=64, metadata={
-        "help": "units of each bag-of-n-gram MLP"})
-    limit: int | None = dataclasses.field(default=None, metadata={
-        "help": "use at most this many training rows (tests)"})
-    data_dir: str | None = dataclasses.field(default=None, metadata={
-        "help": "dataset folder (default: $RNNZOO_DATA_DIR, the Keras cache, a download)"})
-    overrides: dict = dataclasses.field(default_factory=dict, metadata={
-        "help": "builder overrides of the recurrent members (`--set KEY=VALUE`); under "
-                "--tune, choices narrowing the search"})
-    tune_space: dict = dataclasses.field(default_factory=dict, metadata={
-        "help": "choices narrowing the --tune search space"})
+    epochs: int = field(3, "the most training epochs of each member (early stopping on "
+                       "validation accuracy)")
+    batch_size: int = field(64, "batch size")
+    preset: str = field("bilstm_sentiment", "the recurrent members' builder preset")
+    members: int = field(16, "recurrent members of the ensemble")
+    bags: str = field(",".join(b[0] for b in BAGS),
+                      "comma-separated bag-of-n-gram members, of BAGS")
+    max_tokens: int = field(20000, "word vocabulary size")
+    rnn: dict = field(dict(embedding_dim=128, units=64, head_dropout_rate=0.5,
+                           embedding_dropout=0.3),
+                      "the recurrent members' builder arguments over the preset's and their "
+                      "variant's (`--set` overrides them)")
+    mlp_units: int = field(64, "units of each bag-of-n-gram MLP")
+    limit: int | None = field(None, "use at most this many training rows (tests)")
+    data_dir: str | None = field(None, "dataset folder (default: $RNNZOO_DATA_DIR, the Keras "
+                                       "cache, a download)")
+    overrides: dict = field({}, "builder overrides of the recurrent members (`--set "
+                                "KEY=VALUE`); under --tune, choices narrowing the search")
+    tune_space: dict = field({}, "choices narrowing the --tune search space")
 
     def __post_init__(self):
         for key in ("epochs", "batch_size", "members", "max_tokens", "mlp_units"):

@@ -16,6 +16,7 @@ import dataclasses
 
 import numpy as np
 
+from rnnzoo.tasks import field
 from rnnzoo.validation import check_optional_positive_int
 from rnnzoo.validation import check_positive_int
 
@@ -24,10 +25,6 @@ PROMPT = "the time traveller"
 TEMPERATURES = (0.5, 1.0)
 SUMMARY = ("validation_perplexity", "train_perplexity", "trigram_perplexity",
            "tokens_per_second", "train_seconds")
-
-
-def _lm():
-    return dict(embedding_dim=32, dropout=0.0)
 
 
 @dataclasses.dataclass
@@ -40,30 +37,21 @@ class Config:
     (30, 3, 64)
     """
 
-    epochs: int = dataclasses.field(default=30, metadata={
-        "help": "the most training epochs (early stopping on validation loss)"})
-    batch_size: int = dataclasses.field(default=32, metadata={
-        "help": "batch size: parallel streams of the text"})
-    preset: str = dataclasses.field(default="char_lstm_lm", metadata={
-        "help": "the language model's builder preset"})
-    sequence_length: int = dataclasses.field(default=35, metadata={
-        "help": "truncated-BPTT length"})
-    learning_rate: float = dataclasses.field(default=4e-3, metadata={
-        "help": "Adam's learning rate"})
-    lm: dict = dataclasses.field(default_factory=_lm, metadata={
-        "help": "the language model's builder arguments over the preset's (`--set` "
-                "overrides them)"})
-    sample_length: int = dataclasses.field(default=200, metadata={
-        "help": "characters sampled after the prompt"})
-    limit: int | None = dataclasses.field(default=None, metadata={
-        "help": "use at most this many training characters (tests)"})
-    data_dir: str | None = dataclasses.field(default=None, metadata={
-        "help": "dataset folder (default: $RNNZOO_DATA_DIR, the Keras cache, a download)"})
-    overrides: dict = dataclasses.field(default_factory=dict, metadata={
-        "help": "builder overrides of the language model (`--set KEY=VALUE`); under "
-                "--tune, choices narrowing the search"})
-    tune_space: dict = dataclasses.field(default_factory=dict, metadata={
-        "help": "choices narrowing the --tune search space"})
+    epochs: int = field(30, "the most training epochs (early stopping on validation loss)")
+    batch_size: int = field(32, "batch size: parallel streams of the text")
+    preset: str = field("char_lstm_lm", "the language model's builder preset")
+    sequence_length: int = field(35, "truncated-BPTT length")
+    learning_rate: float = field(4e-3, "Adam's learning rate")
+    lm: dict = field(dict(embedding_dim=32, dropout=0.0),
+                     "the language model's builder arguments over the preset's (`--set` "
+                     "overrides them)")
+    sample_length: int = field(200, "characters sampled after the prompt")
+    limit: int | None = field(None, "use at most this many training characters (tests)")
+    data_dir: str | None = field(None, "dataset folder (default: $RNNZOO_DATA_DIR, the Keras "
+                                       "cache, a download)")
+    overrides: dict = field({}, "builder overrides of the language model (`--set KEY=VALUE`); "
+                                "under --tune, choices narrowing the search")
+    tune_space: dict = field({}, "choices narrowing the --tune search space")
 
     def __post_init__(self):
         for key in ("epochs", "batch_size", "sequence_length", "sample_length"):

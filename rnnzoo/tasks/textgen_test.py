@@ -4,14 +4,14 @@ The generated text (`rnnzoo.tasks.testing.write_time_machine`) strings
 together eight fixed phrases, so the language model must fall far below the
 unigram perplexity. One run per module through `textgen.run(Config.quick(
 ...), Runner(...))`, checked for its metrics, samples, the saved stateless
-model over raw strings and `predict`; resuming a killed run is checked too.
+model over raw strings and `predict` (resuming a killed task run:
+tests/recipes_scale_test.py).
 """
 
 import json
 import os
 import re
 
-import keras
 import numpy as np
 import pytest
 
@@ -19,7 +19,6 @@ import rnnzoo
 from rnnzoo import cli
 from rnnzoo.tasks import testing
 from rnnzoo.tasks import textgen
-from rnnzoo.training import distribute
 from rnnzoo.training.runner import Runner
 
 
@@ -79,40 +78,3 @@ def test_encode_decode_round_trip():
     ids = textgen.encode("ab a", vocabulary)
     assert ids.tolist() == [3, 4, 2, 3]
     assert textgen.decode_ids(ids, vocabulary) == "ab a"
-
-
-class _Killed(Exception):
-    pass
-
-
-def test_killed_run_resumes_where_it_stopped(generated, tmp_path, monkeypatch):
-    from rnnzoo.training.callbacks import BackupAndRestore
-
-    config = _config(generated, limit=8000)
-    original = distribute.fit
-
-    class Kill(keras.callbacks.Callback):
-        def on_epoch_end(self, epoch, logs=None):
-            if epoch == 1:  # epochs 0 and 1 backed up
-                raise _Killed()
-
-    def killing_fit(model, *args, **kwargs):
-        kwargs["callbacks"] = list(kwargs["callbacks"]) + [Kill()]
-        return original(model, *args, **kwargs)
-
-    monkeypatch.setattr(distribute, "fit", killing_fit)
-    with pytest.raises(_Killed):
-        textgen.run(config, Runner(str(tmp_path), verbose=0))
-    resumed = []
-
-    def spy(model, *args, **kwargs):
-        history = original(model, *args, **kwargs)
-        backup = next(c for c in kwargs["callbacks"] if isinstance(c, BackupAndRestore))
-        resumed.append((backup.restored_epoch, list(history.epoch)))
-        return history
-
-    monkeypatch.setattr(distribute, "fit", spy)
-    metrics = textgen.run(config, Runner(str(tmp_path), verbose=0))
-    assert resumed == [(2, [2])]  # the same command again resumes at epoch 2 of 3
-    assert metrics["epochs_run"] == 3
-    assert metrics["validation_perplexity"] < metrics["unigram_perplexity"]

@@ -152,7 +152,7 @@ class Runner:
         self._check_run_record(config)
         self.timer = Timer()
 
-    def reseed(self, offset):
+    def reseed(self, offset=0):
         """Seeds Python, NumPy and the backend with `seed + offset`.
 
         The one way a task reseeds after `start()`: e.g. ensemble member `i`
