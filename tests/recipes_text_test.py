@@ -67,13 +67,7 @@ def test_names_quick_beats_majority_and_round_trips(names_run, capsys):
     # The majority classifier's macro-F1 is ~0.025 (one class of 18 at F1 0.46).
     assert metrics["test_macro_f1"] >= metrics["majority_baseline_macro_f1"] + 0.15
     model = _check_outputs(out, metrics, ["curves.png", "confusion_matrix.png"])
-    # The reloaded model gives the top 3 (and log-probabilities) of the one the run built.
-    reloaded = module.top_k(model, list(module.DEMO_NAMES), metrics["class_names"])
-    for guesses, name in zip(reloaded, module.DEMO_NAMES):
-        expected = metrics["demo_top3"][name]
-        assert [g[0] for g in guesses] == [e[0] for e in expected]
-        np.testing.assert_allclose([g[1] for g in guesses], [e[1] for e in expected],
-                                   atol=1e-5)
+    # (That the reloaded model gives the run's demo top 3: rnnzoo/tasks/names_test.py.)
     surnames = np.array(["Hinton", "Satoshi", "Dovesky", "Müller"], dtype=object)
     from rnnzoo.data.datasets.names import LANGUAGES
 
