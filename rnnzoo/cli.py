@@ -350,6 +350,8 @@ def command_parser(task, command):
     for parameter in list(inspect.signature(function).parameters.values())[1:]:
         name, default, hint = parameter.name, parameter.default, hints.get(parameter.name)
         kwargs = dict(help=helps.get(name, ""))
+        if default is not parameter.empty and default is not None:
+            kwargs["help"] = f"{kwargs['help'].rstrip('.')} (default {default!r})".strip()
         item = _list_item(hint)
         kind, optional = _unwrap_optional(hint)
         if typing.get_origin(hint) is typing.Literal:
