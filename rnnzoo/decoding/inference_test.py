@@ -8,29 +8,35 @@ from rnnzoo.decoding.inference import decoder_prefix
 from rnnzoo.decoding.inference import inference_parts
 
 
-def kinds():
-    """Untrained models of every decoder kind and a teacher-forced batch."""
+KINDS = ("seq2seq_luong", "seq2seq_plain_gru_2_layers", "generator_bahdanau",
+         "language_model")
+
+
+def make(kind):
+    """An untrained model of one decoder kind and a teacher-forced batch:
+    `(model, conditioning inputs or None, target ids)`."""
     keras.utils.set_random_seed(2)
     rng = np.random.default_rng(2)
     target = rng.integers(1, 11, size=(3, 4)).astype("int32")
     source = rng.integers(1, 11, size=(3, 5)).astype("int32")
     source[0, 3:] = 0
-    features = rng.normal(size=(3, 5, 6)).astype("float32")
-    return {
-        "seq2seq_luong": (rnnzoo.seq2seq(
+    if kind == "seq2seq_luong":
+        return rnnzoo.seq2seq(
             source_vocabulary_size=11, target_vocabulary_size=11, units=8,
-            embedding_dim=8, attention="luong", name="luong"), source, target),
-        "seq2seq_plain_gru_2_layers": (rnnzoo.seq2seq(
+            embedding_dim=8, attention="luong", name="luong"), source, target
+    if kind == "seq2seq_plain_gru_2_layers":
+        return rnnzoo.seq2seq(
             source_vocabulary_size=11, target_vocabulary_size=11, units=8,
             embedding_dim=8, attention=None, decoder_cell="gru",
-            decoder_num_layers=2, name="plain"), source, target),
-        "generator_bahdanau": (rnnzoo.sequence_generator(
+            decoder_num_layers=2, name="plain"), source, target
+    if kind == "generator_bahdanau":
+        features = rng.normal(size=(3, 5, 6)).astype("float32")
+        return rnnzoo.sequence_generator(
             vocabulary_size=11, feature_grid_shape=(5, 6), units=8, cell="gru",
-            embedding_dim=8, attention="bahdanau", name="gen"), features, target),
-        "language_model": (rnnzoo.language_model(
-            vocabulary_size=11, units=8, embedding_dim=8, num_layers=2,
-            name="lm"), None, target),
-    }
+            embedding_dim=8, attention="bahdanau", name="gen"), features, target
+    return rnnzoo.language_model(
+        vocabulary_size=11, units=8, embedding_dim=8, num_layers=2,
+        name="lm"), None, target
 
 
 def step_through(model, inputs, target):
@@ -60,14 +66,14 @@ def step_through(model, inputs, target):
     "language_model",
 ])
 def test_step_model_reproduces_the_teacher_forced_model(kind):
-    model, inputs, target = kinds()[kind]
+    model, inputs, target = make(kind)
     expected = np.asarray(model(target if inputs is None else [inputs, target]))
     np.testing.assert_allclose(step_through(model, inputs, target), expected,
                                rtol=1e-5, atol=1e-6)
 
 
 def test_encoder_outputs_and_parts_describe_each_kind():
-    models = kinds()
+    models = {kind: make(kind) for kind in KINDS}
     shapes = {
         # memory (8 units each way), mask, h, c (decoder twice as wide)
         "seq2seq_luong": [(3, 5, 16), (3, 5), (3, 16), (3, 16)],
