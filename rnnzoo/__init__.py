@@ -20,6 +20,7 @@ from rnnzoo.training.distribute import strategy
 from rnnzoo.decoding.export import export
 from rnnzoo.layers.attention import SequenceAttention
 from rnnzoo.data.length_batches import LengthBatches
+from rnnzoo.data.tbptt import tbptt_batches
 from rnnzoo.layers.kernel_report import check_padding
 from rnnzoo.layers.kernel_report import kernel_report
 from rnnzoo.layers.masks import PaddingMask
@@ -28,7 +29,6 @@ from rnnzoo.layers.pooling import SequencePooling
 from rnnzoo.layers.recurrent_stack import recurrent_stack
 from rnnzoo.metrics import Perplexity
 from rnnzoo.metrics import mase
-from rnnzoo.models import ResetStates
 from rnnzoo.models import dense_baseline
 from rnnzoo.models import forecaster
 from rnnzoo.models import language_model
@@ -37,7 +37,6 @@ from rnnzoo.models import sequence_classifier
 from rnnzoo.models import sequence_generator
 from rnnzoo.models import sequence_tagger
 from rnnzoo.models import small_cnn
-from rnnzoo.models import tbptt_batches
 from rnnzoo.plots import plot_confusion_matrix
 from rnnzoo.plots import plot_history
 from rnnzoo.models.presets import PRESETS
@@ -49,6 +48,7 @@ from rnnzoo.data.text import string_model
 from rnnzoo.data.text import text_vectorizer
 from rnnzoo.training.compile import compile_for
 from rnnzoo.training.saving import load_model
+from rnnzoo.training.callbacks import ResetStates
 from rnnzoo.training.saving import save_model
 from rnnzoo.validation import check_token_ids
 

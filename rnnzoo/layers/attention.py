@@ -27,8 +27,9 @@ class SequenceAttention(keras.layers.Layer):
         memory_mask: optional `(batch, source_time)` boolean mask.
 
     Returns:
-        `(context, weights)`: `(batch, target_time, memory_dim)` and
-        `(batch, target_time, source_time)`; each row of weights sums to 1.
+        `(context, weights)`: `(batch, target_time, memory_dim)` in the
+        compute dtype and `(batch, target_time, source_time)` in float32
+        (under a mixed policy too); each row of weights sums to 1.
 
     Example:
 
@@ -41,7 +42,7 @@ class SequenceAttention(keras.layers.Layer):
 
     def __init__(self, kind="luong", units=None, **kwargs):
         super().__init__(**kwargs)
-        self.kind = check_choice("attention", kind, ATTENTION_KINDS)
+        self.kind = check_choice("kind", kind, ATTENTION_KINDS)
         self.units = units
         self.supports_masking = True
 
@@ -92,6 +93,14 @@ class SequenceAttention(keras.layers.Layer):
         return (
             (query_shape[0], query_shape[1], memory_shape[-1]),
             (query_shape[0], query_shape[1], memory_shape[1]),
+        )
+
+    def compute_output_spec(self, query, memory, memory_mask=None):
+        # The weights are a float32 softmax under any policy (see `call`).
+        context_shape, weights_shape = self.compute_output_shape(query.shape, memory.shape)
+        return (
+            keras.KerasTensor(context_shape, dtype=memory.dtype),
+            keras.KerasTensor(weights_shape, dtype="float32"),
         )
 
     def get_config(self):

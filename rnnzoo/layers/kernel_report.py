@@ -3,6 +3,7 @@
 import keras
 
 from rnnzoo.layers.fast_rnn import fast_path_reason
+from rnnzoo.layers.fast_rnn import option_reasons
 
 
 def _walk(layers):
@@ -16,20 +17,7 @@ def _walk(layers):
 def _reasons(rnn):
     if isinstance(rnn, keras.layers.SimpleRNN):
         return ["SimpleRNN has no fused cuDNN kernel in Keras"]
-    reasons = []
-    cell = rnn.cell
-    if getattr(cell, "activation", None) is not keras.activations.tanh:
-        reasons.append("activation is not tanh")
-    if getattr(cell, "recurrent_activation", None) is not keras.activations.sigmoid:
-        reasons.append("recurrent_activation is not sigmoid")
-    if cell.recurrent_dropout > 0:
-        reasons.append(f"recurrent_dropout={cell.recurrent_dropout} > 0")
-    if rnn.unroll:
-        reasons.append("unroll=True")
-    if not cell.use_bias:
-        reasons.append("use_bias=False")
-    if isinstance(rnn, keras.layers.GRU) and not cell.reset_after:
-        reasons.append("reset_after=False")
+    reasons = option_reasons(rnn)
     if getattr(rnn, "use_cudnn", "auto") is False:
         reasons.append("use_cudnn=False")
     return reasons
@@ -39,7 +27,8 @@ def kernel_report(model):
     """Reports, per recurrent layer, whether the fused kernel can be used.
 
     The fused (cuDNN) kernel needs tanh/sigmoid activations, no recurrent
-    dropout, no unrolling and biases (and `reset_after=True` for GRU). It
+    dropout, no unrolling and biases (and `reset_after=True` for GRU): the
+    same rule as rnnzoo's fused CPU loop (`fast_rnn.option_reasons`). It
     also needs right-padded masks at run time: a left-padded or gapped
     batch falls back to the generic loop (see `check_padding`).
 

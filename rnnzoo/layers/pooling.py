@@ -33,7 +33,7 @@ class SequencePooling(keras.layers.Layer):
 
     def __init__(self, mode="last", attention_units=None, **kwargs):
         super().__init__(**kwargs)
-        self.mode = check_choice("pooling", mode, POOLING_MODES)
+        self.mode = check_choice("mode", mode, POOLING_MODES)
         self.attention_units = attention_units
         self.supports_masking = True
 

@@ -38,7 +38,9 @@ def sequence_classifier(
     """Builds a many-to-one model: sentiment, name -> language, regression.
 
     Args:
-        vocabulary_size: token input (ids, 0 = padding); or
+        vocabulary_size: token input: the number of token ids, reserved
+            ids included (id 0 is padding, 1 out-of-vocabulary with
+            `rnnzoo.text_vectorizer`; every id is below it); or
         num_features: float feature input `(time, num_features)`.
         embedding_dim: embedding width (token input).
         embedding_dropout: rate of whole embedding channels dropped in

@@ -16,7 +16,7 @@ def dense_baseline(
     *,
     vocabulary_size=None,
     num_features=None,
-    input_width=None,
+    sequence_length=None,
     embedding_dim=128,
     units=128,
     num_layers=1,
@@ -30,14 +30,16 @@ def dense_baseline(
     What recurrence buys is measured against it:
     - token input (`vocabulary_size`): a bag of embeddings (masked mean over
       the tokens: word order is lost), then dense layers;
-    - `num_features` with `input_width`: a window of `input_width` steps,
+    - `num_features` with `sequence_length`: a window of `sequence_length` steps,
       flattened, then dense layers (the time-series MLP baseline);
     - `num_features` alone: one feature vector in, one prediction out.
 
     Args:
-        vocabulary_size: token input; or
-        num_features: float input width (per step with `input_width`).
-        input_width: number of steps of a flattened window.
+        vocabulary_size: token input: the number of token ids, reserved
+            ids included (id 0 is padding; every id is below it); or
+        num_features: float input width (per step with `sequence_length`).
+        sequence_length: number of steps of a flattened window of
+            features; or the fixed length of a token input (None: any).
         embedding_dim: embedding width (token input).
         units: hidden width (int or one per layer).
         num_layers: number of hidden ReLU layers.
@@ -59,13 +61,14 @@ def dense_baseline(
     check_exactly_one(vocabulary_size=vocabulary_size, num_features=num_features)
     if vocabulary_size is not None:
         inputs, x, mask = sequence_input(
-            name, vocabulary_size=vocabulary_size, embedding_dim=embedding_dim
+            name, vocabulary_size=vocabulary_size, embedding_dim=embedding_dim,
+            sequence_length=sequence_length,
         )
         x = SequencePooling("mean", name=f"{name}_bag_pooling")(x, mask=mask)
-    elif input_width is not None:
-        check_positive_int("input_width", input_width)
+    elif sequence_length is not None:
+        check_positive_int("sequence_length", sequence_length)
         check_positive_int("num_features", num_features)
-        inputs = keras.Input(shape=(input_width, num_features), name=f"{name}_history")
+        inputs = keras.Input(shape=(sequence_length, num_features), name=f"{name}_history")
         x = keras.layers.Flatten(name=f"{name}_flatten")(inputs)
     else:
         check_positive_int("num_features", num_features)

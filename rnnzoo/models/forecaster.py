@@ -1,4 +1,4 @@
-"""Time-series forecaster: `input_width` steps -> `horizon` steps."""
+"""Time-series forecaster: `sequence_length` past steps -> `horizon` future steps."""
 
 import keras
 
@@ -9,17 +9,17 @@ from rnnzoo.models.common import check_builder_name
 from rnnzoo.validation import check_choice
 from rnnzoo.validation import check_positive_int
 
-STRATEGIES = ("direct", "autoregressive")
+MULTISTEP = ("direct", "autoregressive")
 
 
 def forecaster(
     *,
-    input_width,
+    sequence_length,
     num_features=1,
     horizon=1,
     num_targets=1,
     num_covariates=0,
-    strategy="direct",
+    multistep="direct",
     cell="gru",
     units=64,
     num_layers=1,
@@ -31,9 +31,9 @@ def forecaster(
     layer_norm=False,
     name="forecaster",
 ):
-    """Builds a forecaster: `input_width` past steps -> `horizon` future steps.
+    """Builds a forecaster: `sequence_length` past steps -> `horizon` future steps.
 
-    The history input is `(batch, input_width, num_features)`; its first
+    The history input is `(batch, sequence_length, num_features)`; its first
     `num_targets` features are the targets. The output is
     `(batch, horizon, num_targets)`.
 
@@ -42,7 +42,7 @@ def forecaster(
     holding their values over the forecast horizon; in the history they are
     the LAST `num_covariates` features.
 
-    Strategies:
+    Multi-step forecasts (`multistep`):
     - `"direct"`: the stack reads the history; one `Dense` maps its final
       output (and the flattened future covariates) to all horizon steps at
       once.
@@ -52,12 +52,13 @@ def forecaster(
       covariates); the loop is unrolled in the graph (`horizon` steps).
 
     Args:
-        input_width: number of past steps.
+        sequence_length: number of past steps (the input length).
         num_features: features per past step.
         horizon: number of future steps to predict.
         num_targets: how many leading features are forecast.
         num_covariates: number of known-future covariates.
-        strategy: `"direct"` or `"autoregressive"`.
+        multistep: how the horizon is forecast: `"direct"` (all steps at
+            once) or `"autoregressive"` (one step at a time).
         cell, units, num_layers, bidirectional, merge_mode, residual,
         dropout, recurrent_dropout, layer_norm: the stack (bidirectional
             only with `"direct"`).
@@ -69,14 +70,14 @@ def forecaster(
     Example:
 
     >>> import numpy as np, rnnzoo
-    >>> model = rnnzoo.forecaster(input_width=24, num_features=3, horizon=6,
-    ...     num_targets=1, strategy="autoregressive", units=16)
+    >>> model = rnnzoo.forecaster(sequence_length=24, num_features=3, horizon=6,
+    ...     num_targets=1, multistep="autoregressive", units=16)
     >>> model(np.ones((2, 24, 3))).shape
     TensorShape([2, 6, 1])
     """
     name = check_builder_name(name)
-    strategy = check_choice("strategy", strategy, STRATEGIES)
-    input_width = check_positive_int("input_width", input_width)
+    multistep = check_choice("multistep", multistep, MULTISTEP)
+    sequence_length = check_positive_int("sequence_length", sequence_length)
     num_features = check_positive_int("num_features", num_features)
     horizon = check_positive_int("horizon", horizon)
     num_targets = check_positive_int("num_targets", num_targets)
@@ -96,13 +97,13 @@ def forecaster(
             f"num_targets={num_targets}, num_covariates={num_covariates}, "
             f"num_features={num_features}"
         )
-    if strategy == "autoregressive" and bidirectional:
+    if multistep == "autoregressive" and bidirectional:
         raise ValueError(
             "An autoregressive forecaster rolls its states forward in time, "
             "so it cannot be bidirectional. Received: bidirectional=True, "
-            "strategy='autoregressive'"
+            "multistep='autoregressive'"
         )
-    history = keras.Input(shape=(input_width, num_features), name=f"{name}_history")
+    history = keras.Input(shape=(sequence_length, num_features), name=f"{name}_history")
     inputs = [history]
     covariates = None
     if num_covariates:
@@ -118,7 +119,7 @@ def forecaster(
         input_dim=num_features, name=f"{name}_encoder",
     )
     encoded, states = apply_stack(stack, history)
-    if strategy == "direct":
+    if multistep == "direct":
         x = encoded
         if covariates is not None:
             flat = keras.layers.Flatten(name=f"{name}_covariates_flatten")(covariates)

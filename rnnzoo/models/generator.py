@@ -73,7 +73,8 @@ def sequence_generator(
     is `(batch, time, vocabulary_size)` next-token probabilities.
 
     Args:
-        vocabulary_size: output vocabulary size (id 0 is padding).
+        vocabulary_size: the number of output token ids, reserved ids
+            included (id 0 is padding; every id is below it).
         num_features, feature_grid_shape, image_shape: the conditioning input
             (exactly one).
         image_encoder: `"small_cnn"` or a `keras.Model` (with `image_shape`).

@@ -1,7 +1,6 @@
 """Next-token language model (character or word level)."""
 
 import keras
-import numpy as np
 
 from rnnzoo.models.common import check_builder_name
 from rnnzoo.models.decoder import build_decoder
@@ -33,11 +32,13 @@ def language_model(
     batch seed the next: truncated backpropagation through time over a long
     text, the seed notes' fix for long sequences. Feed it with
     `rnnzoo.tbptt_batches` (row b of every batch continues row b of the
-    previous one), train with `shuffle=False` and the `ResetStates` callback.
+    previous one), train with `shuffle=False` and the
+    `rnnzoo.training.callbacks.ResetStates` callback.
     `rnnzoo.decoder_step_model(model)` gives a one-step model for generation.
 
     Args:
-        vocabulary_size: number of token ids (id 0 is padding).
+        vocabulary_size: the number of token ids, reserved ids included
+            (id 0 is padding; every id is below it).
         embedding_dim: embedding width.
         cell, units, num_layers, residual, dropout, recurrent_dropout,
         layer_norm: the recurrent stack (see `rnnzoo.recurrent_stack`).
@@ -81,71 +82,3 @@ def language_model(
         stateful=stateful,
     )
     return keras.Model(inputs=tokens, outputs=probabilities, name=name)
-
-
-def tbptt_batches(ids, batch_size, num_steps):
-    """Cuts one long id sequence into batches for truncated BPTT.
-
-    The text is split into `batch_size` contiguous streams; batch k holds
-    steps `[k * num_steps, (k + 1) * num_steps)` of every stream, so row b of
-    batch k continues row b of batch k - 1 (Dive into Deep Learning's
-    sequential partitioning). Targets are the inputs shifted by one token.
-
-    Args:
-        ids: 1-D integer array, the whole text as token ids.
-        batch_size: number of parallel streams (the model's batch size).
-        num_steps: time steps per batch (the truncation length).
-
-    Returns:
-        `(x, y)`, each `(num_batches * batch_size, num_steps)`, ordered so
-        that `model.fit(x, y, batch_size=batch_size, shuffle=False)` feeds
-        the batches in order.
-
-    Example:
-
-    >>> x, y = tbptt_batches(np.arange(1, 22), batch_size=2, num_steps=3)
-    >>> x[:2].tolist(), x[2:4].tolist()
-    ([[1, 2, 3], [11, 12, 13]], [[4, 5, 6], [14, 15, 16]])
-    """
-    ids = np.asarray(ids)
-    batch_size = check_positive_int("batch_size", batch_size)
-    num_steps = check_positive_int("num_steps", num_steps)
-    stream_length = (len(ids) - 1) // batch_size
-    num_batches = stream_length // num_steps
-    if num_batches < 1:
-        raise ValueError(
-            f"The text is too short for batch_size={batch_size} and "
-            f"num_steps={num_steps}. Received: ids of length {len(ids)}"
-        )
-    used = stream_length * batch_size
-    xs = ids[:used].reshape(batch_size, stream_length)
-    ys = ids[1:used + 1].reshape(batch_size, stream_length)
-    span = num_batches * num_steps
-    xs = xs[:, :span].reshape(batch_size, num_batches, num_steps)
-    ys = ys[:, :span].reshape(batch_size, num_batches, num_steps)
-    x = xs.transpose(1, 0, 2).reshape(-1, num_steps)
-    y = ys.transpose(1, 0, 2).reshape(-1, num_steps)
-    return x, y
-
-
-class ResetStates(keras.callbacks.Callback):
-    """Resets a stateful model's recurrent states at each epoch and evaluation.
-
-    Example:
-
-    >>> callback = ResetStates()
-    """
-
-    def _reset(self):
-        for layer in self.model.layers:
-            if getattr(layer, "stateful", False) and hasattr(layer, "reset_states"):
-                layer.reset_states()
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self._reset()
-
-    def on_test_begin(self, logs=None):
-        self._reset()
-
-    def on_predict_begin(self, logs=None):
-        self._reset()

@@ -59,8 +59,11 @@ def seq2seq(
     layer name and sharing the weights.
 
     Args:
-        source_vocabulary_size: source vocabulary size (id 0 is padding).
-        target_vocabulary_size: target vocabulary size (id 0 is padding).
+        source_vocabulary_size: the number of source token ids, reserved
+            ids included (id 0 is padding, 1 out-of-vocabulary with
+            `rnnzoo.text_vectorizer`): `len(vocabulary) + NUM_RESERVED`.
+        target_vocabulary_size: the number of target token ids, reserved
+            ids included (id 0 is padding; every id is below it).
         embedding_dim: width of both embeddings.
         cell, units, num_layers, bidirectional, merge_mode: the encoder stack
             (see `rnnzoo.recurrent_stack`).

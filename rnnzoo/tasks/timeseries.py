@@ -573,9 +573,9 @@ def build_model(config, num_features, num_covariates, seed=0):
     """The forecaster for `config` (predicts standardised residuals)."""
     keras.utils.set_random_seed(seed)
     model = forecaster(
-        input_width=config.input_width, num_features=num_features,
+        sequence_length=config.input_width, num_features=num_features,
         horizon=config.horizon, num_targets=1, num_covariates=num_covariates,
-        strategy=config.strategy, cell=config.cell, units=config.units,
+        multistep=config.strategy, cell=config.cell, units=config.units,
         num_layers=config.num_layers, dropout=config.dropout,
         name="forecaster",
     )
@@ -660,9 +660,9 @@ def run(config, data_dir=None, frame=None, verbose=1, scope=None, fit=None, sear
         return search(
             x_train if len(x_train) > 1 else x_train[0], scale(r_train),
             (x_val if len(x_val) > 1 else x_val[0], scale(r_val)),
-            dict(input_width=config.input_width, num_features=num_features,
+            dict(sequence_length=config.input_width, num_features=num_features,
                  horizon=config.horizon, num_targets=1,
-                 num_covariates=prepared.num_covariates, strategy=config.strategy))
+                 num_covariates=prepared.num_covariates, multistep=config.strategy))
     models, histories = [], []
     start = time.time()
     for k in range(config.ensemble):

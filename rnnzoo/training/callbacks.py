@@ -340,3 +340,36 @@ def training_callbacks(output_dir, monitor="val_loss", mode="auto", backup=True,
             BestModelCheckpoint(os.path.join(output_dir, "best.keras"), monitor=monitor, mode=mode)
         )
     return callbacks
+
+
+class ResetStates(keras.callbacks.Callback):
+    """Resets a stateful model's recurrent states at each epoch and evaluation.
+
+    For truncated backpropagation through time (`rnnzoo.tbptt_batches` and a
+    stateful `rnnzoo.language_model`): the states carry over from batch to
+    batch within an epoch, and start from zeros at each epoch, evaluation
+    and prediction.
+
+    Example:
+
+    >>> import numpy as np, rnnzoo
+    >>> lm = rnnzoo.compile_for(rnnzoo.language_model(
+    ...     vocabulary_size=9, units=4, num_layers=1, stateful=True, batch_size=2))
+    >>> x, y = rnnzoo.tbptt_batches(np.arange(1, 9).repeat(3), 2, sequence_length=4)
+    >>> history = lm.fit(x, y, batch_size=2, shuffle=False, verbose=0,
+    ...                  callbacks=[ResetStates()])
+    """
+
+    def _reset(self):
+        for layer in self.model.layers:
+            if getattr(layer, "stateful", False) and hasattr(layer, "reset_states"):
+                layer.reset_states()
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._reset()
+
+    def on_test_begin(self, logs=None):
+        self._reset()
+
+    def on_predict_begin(self, logs=None):
+        self._reset()

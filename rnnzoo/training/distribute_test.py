@@ -30,7 +30,7 @@ TINY = {
                                    embedding_dim=4, units=8),
     "lstm_captioner": dict(vocabulary_size=20, feature_grid_shape=(4, 6), embedding_dim=4,
                            units=8),
-    "gru_forecaster": dict(input_width=6, num_features=3, horizon=2, units=8),
+    "gru_forecaster": dict(sequence_length=6, num_features=3, horizon=2, units=8),
     "bilstm_tagger": dict(vocabulary_size=20, embedding_dim=4, units=8, num_classes=5),
     "irnn_classifier": dict(units=8),
     "mlp_baseline": dict(vocabulary_size=20, embedding_dim=4, units=8),
@@ -241,8 +241,8 @@ def test_mixed_precision_every_preset_trains_with_float32_outputs():
         # The autoregressive forecaster (slices and concatenations after its
         # output layer) with known-future covariates.
         model = rnnzoo.compile_for(rnnzoo.forecaster(
-            input_width=6, num_features=3, horizon=3, num_covariates=1,
-            strategy="autoregressive", units=8))
+            sequence_length=6, num_features=3, horizon=3, num_covariates=1,
+            multistep="autoregressive", units=8))
         x, y = example_batch(model)
         assert keras.backend.standardize_dtype(model(x).dtype) == "float32"
         assert np.isfinite(model.fit(x, y, verbose=0).history["loss"][0])

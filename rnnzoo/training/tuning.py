@@ -9,7 +9,7 @@ or narrow any of them:
 - a list makes it a choice among those values (`units=[32, 64]`),
 - `learning_rate` may also be a `(low, high)` tuple (log-uniform).
 
-The data-dependent arguments (vocabulary_size, num_classes, input_width...)
+The data-dependent arguments (vocabulary_size, num_classes, sequence_length...)
 are plain builder arguments too and are always fixed. The builders wire
 `return_sequences` per layer, so any depth a trial picks is stacked
 correctly (keras-tuner#443, #470).
@@ -22,7 +22,7 @@ import os
 
 import keras
 
-from rnnzoo import models
+from rnnzoo.models import BUILDERS
 from rnnzoo.training import compile_for
 from rnnzoo.training import save_model
 
@@ -138,16 +138,6 @@ def _check_learning_rate(value):
     )
 
 
-def _hypermodel(name, builder, searched, doc, task="auto"):
-    import keras_tuner
-
-    cls = type(name, (_HyperBuilder, keras_tuner.HyperModel), {
-        "builder": staticmethod(builder), "searched": searched, "task": task, "__doc__": doc,
-    })
-    cls.__module__ = __name__
-    return cls
-
-
 _DOC = """A keras-tuner HyperModel over `rnnzoo.{builder}`.
 
     Searches {searched} and the learning rate (log-uniform in [1e-4, 1e-2]).
@@ -164,56 +154,83 @@ _DOC = """A keras-tuner HyperModel over `rnnzoo.{builder}`.
     True
 """
 
-
-def _make(name, builder, searched, example, task="auto"):
-    doc = _DOC.format(builder=builder.__name__, searched=", ".join(searched), name=name,
-                      example=example)
-    return _hypermodel(name, builder, searched, doc, task)
-
-
-HyperSequenceClassifier = _make(
-    "HyperSequenceClassifier", models.sequence_classifier,
-    ("cell", "units", "num_layers", "bidirectional", "dropout", "pooling"),
-    "vocabulary_size=50, num_classes=3",
-)
-HyperSequenceTagger = _make(
-    "HyperSequenceTagger", models.sequence_tagger,
-    ("cell", "units", "num_layers", "bidirectional", "dropout"),
-    "vocabulary_size=50, num_classes=5",
-)
-HyperSeq2Seq = _make(
-    "HyperSeq2Seq", models.seq2seq,
-    ("cell", "units", "num_layers", "bidirectional", "dropout", "attention"),
-    "source_vocabulary_size=50, target_vocabulary_size=60",
-)
-HyperLanguageModel = _make(
-    "HyperLanguageModel", models.language_model,
-    ("cell", "units", "num_layers", "dropout"),
-    "vocabulary_size=30", task="language_model",
-)
-HyperForecaster = _make(
-    "HyperForecaster", models.forecaster,
-    ("cell", "units", "num_layers", "dropout"),
-    "input_width=12, num_features=2, horizon=3",
-)
-HyperSequenceGenerator = _make(
-    "HyperSequenceGenerator", models.sequence_generator,
-    ("cell", "units", "num_layers", "dropout", "attention"),
-    "vocabulary_size=40, num_features=16",
-)
-
-HYPERMODELS = {
-    "sequence_classifier": HyperSequenceClassifier,
-    "sequence_tagger": HyperSequenceTagger,
-    "seq2seq": HyperSeq2Seq,
-    "language_model": HyperLanguageModel,
-    "forecaster": HyperForecaster,
-    "sequence_generator": HyperSequenceGenerator,
+# What each HyperModel searches, by builder name (a key of
+# `rnnzoo.models.BUILDERS`, where the builder itself is looked up): its class
+# name, the searched arguments, the docstring example's fixed arguments and
+# the `compile_for` task.
+_SEARCHES = {
+    "sequence_classifier": (
+        "HyperSequenceClassifier",
+        ("cell", "units", "num_layers", "bidirectional", "dropout", "pooling"),
+        "vocabulary_size=50, num_classes=3", "auto",
+    ),
+    "sequence_tagger": (
+        "HyperSequenceTagger",
+        ("cell", "units", "num_layers", "bidirectional", "dropout"),
+        "vocabulary_size=50, num_classes=5", "auto",
+    ),
+    "seq2seq": (
+        "HyperSeq2Seq",
+        ("cell", "units", "num_layers", "bidirectional", "dropout", "attention"),
+        "source_vocabulary_size=50, target_vocabulary_size=60", "auto",
+    ),
+    "language_model": (
+        "HyperLanguageModel",
+        ("cell", "units", "num_layers", "dropout"),
+        "vocabulary_size=30", "language_model",
+    ),
+    "forecaster": (
+        "HyperForecaster",
+        ("cell", "units", "num_layers", "dropout"),
+        "sequence_length=12, num_features=2, horizon=3", "auto",
+    ),
+    "sequence_generator": (
+        "HyperSequenceGenerator",
+        ("cell", "units", "num_layers", "dropout", "attention"),
+        "vocabulary_size=40, num_features=16", "auto",
+    ),
 }
 
 
+def _hypermodel_class(builder_name):
+    import keras_tuner
+
+    name, searched, example, task = _SEARCHES[builder_name]
+    builder = BUILDERS[builder_name]
+    doc = _DOC.format(builder=builder_name, searched=", ".join(searched), name=name,
+                      example=example)
+    cls = type(name, (_HyperBuilder, keras_tuner.HyperModel), {
+        "builder": staticmethod(builder), "searched": searched, "task": task, "__doc__": doc,
+    })
+    cls.__module__ = __name__
+    return cls
+
+
+HYPERMODELS = {builder_name: _hypermodel_class(builder_name) for builder_name in _SEARCHES}
+HyperSequenceClassifier = HYPERMODELS["sequence_classifier"]
+HyperSequenceTagger = HYPERMODELS["sequence_tagger"]
+HyperSeq2Seq = HYPERMODELS["seq2seq"]
+HyperLanguageModel = HYPERMODELS["language_model"]
+HyperForecaster = HYPERMODELS["forecaster"]
+HyperSequenceGenerator = HYPERMODELS["sequence_generator"]
+
+
 def hypermodel_for(builder, **kwargs):
-    """The HyperModel of a builder name (as in `rnnzoo.PRESETS[...]["builder"]`)."""
+    """The HyperModel of a builder name (a key of `rnnzoo.models.BUILDERS`).
+
+    Args:
+        builder: a builder name, as in `rnnzoo.PRESETS[...]["builder"]`.
+        **kwargs: the HyperModel's arguments (fixed or narrowed builder
+            arguments, `learning_rate`).
+
+    Returns:
+        A keras-tuner HyperModel.
+
+    Example:
+
+    >>> type(hypermodel_for("forecaster", sequence_length=8)).__name__
+    'HyperForecaster'
+    """
     if builder not in HYPERMODELS:
         raise ValueError(
             f"Expected `builder` to be one of {sorted(HYPERMODELS)}. Received: builder={builder!r}"

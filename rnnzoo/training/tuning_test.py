@@ -14,7 +14,7 @@ CASES = [
     (tuning.HyperSeq2Seq, dict(source_vocabulary_size=30, target_vocabulary_size=25),
      (2, 5, 25)),
     (tuning.HyperLanguageModel, dict(vocabulary_size=30), (2, 5, 30)),
-    (tuning.HyperForecaster, dict(input_width=6, num_features=2, horizon=3), (2, 3, 1)),
+    (tuning.HyperForecaster, dict(sequence_length=6, num_features=2, horizon=3), (2, 3, 1)),
     (tuning.HyperSequenceGenerator, dict(vocabulary_size=30, num_features=8), (2, 5, 30)),
 ]
 
@@ -61,7 +61,7 @@ def test_bad_arguments():
     with pytest.raises(ValueError, match=r"`units_per_layer` is not an argument.*Received"):
         tuning.HyperSequenceClassifier(vocabulary_size=9, num_classes=2, units_per_layer=3)
     with pytest.raises(ValueError, match=r"cell.*Received: cell=\[\]"):
-        tuning.HyperForecaster(input_width=4, cell=[])
+        tuning.HyperForecaster(sequence_length=4, cell=[])
     for lr in (0, (1e-2, 1e-4), [], "fast"):
         with pytest.raises(ValueError, match="Received: learning_rate="):
             tuning.HyperLanguageModel(vocabulary_size=9, learning_rate=lr)

@@ -1,10 +1,11 @@
-"""Every registered preset, at tiny size, through the shared model checks."""
+"""Every preset: tiny, through the shared model checks; full size, its stored parameter count."""
 
 import numpy as np
 import pytest
 
 import rnnzoo
-from tests.model_test_case import run_model_test
+from rnnzoo.models import BUILDERS
+from rnnzoo.models.model_test_case import run_model_test
 
 RNG = np.random.default_rng(0)
 VOCAB = 20
@@ -53,7 +54,7 @@ def _batch(preset):
     if preset == "gru_forecaster":
         x = RNG.normal(size=(3, 12, 3)).astype("float32")
         y = RNG.normal(size=(3, 4, 1)).astype("float32")
-        return dict(input_width=12, num_features=3, horizon=4, units=8), x, y, (3, 4, 1), None, None
+        return dict(sequence_length=12, num_features=3, horizon=4, units=8), x, y, (3, 4, 1), None, None
     if preset == "irnn_classifier":
         x = RNG.normal(size=(3, 10, 1)).astype("float32")
         return dict(units=8, num_classes=3), x, np.array([0, 2, 1]), (3, 3), None, None
@@ -64,29 +65,52 @@ def _batch(preset):
 @pytest.mark.parametrize("preset", sorted(rnnzoo.PRESETS))
 def test_preset(preset, tmp_path):
     overrides, x, y, shape, input_lengths, output_lengths = _batch(preset)
-    model = rnnzoo.build(preset, **overrides)
-    assert model.name == preset
-    assert all(layer.name.startswith(preset) for layer in model.layers)
-    run_model_test(
-        model, x, y, shape,
-        input_lengths=input_lengths, output_lengths=output_lengths,
-        tmp_path=tmp_path,
+
+    def build(**config):
+        return rnnzoo.build(preset, **config)
+
+    model = run_model_test(
+        build, overrides, x, y, shape,
+        input_lengths=input_lengths, output_lengths=output_lengths, tmp_path=tmp_path,
     )
+    assert model.name == preset
 
 
-def test_list_models_prints_every_preset(capsys):
+def test_every_preset_has_its_stored_parameter_count():
+    # timm-style: one loop over every preset, at full size (building is
+    # cheap; nothing runs). list_models() reports these stored counts.
+    for name, preset in rnnzoo.PRESETS.items():
+        assert preset["builder"] in BUILDERS, name
+        model = rnnzoo.build(name)
+        assert model.count_params() == preset["parameters"], name
+
+
+def test_list_models_prints_every_preset_and_builds_nothing(capsys, monkeypatch):
+    def no_build(**kwargs):
+        raise AssertionError("list_models() built a model")
+
+    for builder in BUILDERS:
+        monkeypatch.setitem(BUILDERS, builder, no_build)
     rows = rnnzoo.list_models()
     printed = capsys.readouterr().out
     assert [r["name"] for r in rows] == list(rnnzoo.PRESETS)
     for row in rows:
         assert row["name"] in printed and f"{row['parameters']:,}" in printed
-        assert row["parameters"] > 0
     # The d2l configuration: 2 x LSTM 256 over a 32-wide embedding of 28 ids.
     lm = next(r for r in rows if r["name"] == "char_lstm_lm")
     lstm = lambda i, u: 4 * (u * (i + u) + u)  # noqa: E731
     assert lm["parameters"] == 28 * 32 + lstm(32, 256) + lstm(256, 256) + 256 * 28 + 28
 
 
+def test_build_takes_a_model_name():
+    # Fails before #13: `name` was build()'s own first parameter.
+    model = rnnzoo.build("char_gru_name_classifier", name="names_rnn_1",
+                         vocabulary_size=30, units=4, embedding_dim=4)
+    assert model.name == "names_rnn_1"
+    assert all(layer.name.startswith("names_rnn_1_") for layer in model.layers)
+    assert model.get_layer("names_rnn_1_embedding").input_dim == 30
+
+
 def test_build_rejects_unknown_preset():
-    with pytest.raises(ValueError, match="name='char_lstm'"):
+    with pytest.raises(ValueError, match="Received: preset='char_lstm'"):
         rnnzoo.build("char_lstm")

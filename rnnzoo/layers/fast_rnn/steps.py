@@ -1,0 +1,101 @@
+"""The per-step arithmetic of the fused LSTM/GRU, written once for every backend.
+
+Each function takes an `ops` namespace first (`jax_kernels.OPS`,
+`tf_kernels.OPS`): `sigmoid`, `tanh`, `where`, `concat` (along the last
+axis), `matmul` and `matmul_t` (`a @ b.T`). Shapes are per step: `h`, `c`
+`(batch, units)`; `xw_t` `(batch, gates * units)`, the input projection plus
+the input bias; `m_t` `(batch, 1)`, 1.0 for a real step (ignored unless
+`masked`); `u` `(units, gates * units)`, the recurrent kernel. Gate order is
+Keras': LSTM `i, f, c, o`; GRU `z, r, h` with the recurrent bias `rb` inside
+the reset product (`reset_after=True`).
+
+A masked step keeps the previous states; its gradient flows straight
+through to the previous step.
+
+Example:
+
+>>> import types
+>>> import numpy as np
+>>> ops = types.SimpleNamespace(sigmoid=lambda x: 1 / (1 + np.exp(-x)),
+...     tanh=np.tanh, where=np.where,
+...     concat=lambda xs: np.concatenate(xs, -1), matmul=np.matmul,
+...     matmul_t=lambda a, b: a @ b.T)
+>>> h = c = np.zeros((1, 2))
+>>> h, c, gates, tc = lstm_step(ops, 2, False, h, c, np.zeros((1, 8)), None,
+...                             np.zeros((2, 8)))
+>>> c.tolist()  # i * g with g = tanh(0) = 0
+[[0.0, 0.0]]
+"""
+
+
+def lstm_step(ops, units, masked, h, c, xw_t, m_t, u):
+    """One LSTM step: new h, new c, the gates [i, f, g, o] and tanh(c)."""
+    z = xw_t + ops.matmul(h, u)
+    s = ops.sigmoid(z)
+    g = ops.tanh(z[:, 2 * units:3 * units])
+    i, f, o = s[:, :units], s[:, units:2 * units], s[:, 3 * units:]
+    c_new = f * c + i * g
+    tc = ops.tanh(c_new)
+    h_new = o * tc
+    if masked:
+        h_new = ops.where(m_t > 0, h_new, h)
+        c_new = ops.where(m_t > 0, c_new, c)
+    return h_new, c_new, ops.concat([i, f, g, o]), tc
+
+
+def lstm_step_grad(ops, units, masked, dh, dc, dh_t, gates_t, tc_t, cp_t, m_t, u):
+    """Backward through one LSTM step: dh and dc of the previous step, dz."""
+    dh = dh + dh_t
+    i = gates_t[:, :units]
+    f = gates_t[:, units:2 * units]
+    g = gates_t[:, 2 * units:3 * units]
+    o = gates_t[:, 3 * units:]
+    if masked:
+        dh_in, dc_in = dh * m_t, dc * m_t
+    else:
+        dh_in, dc_in = dh, dc
+    dcn = dc_in + dh_in * o * (1 - tc_t * tc_t)
+    dz = ops.concat([
+        dcn * g * i * (1 - i),
+        dcn * cp_t * f * (1 - f),
+        dcn * i * (1 - g * g),
+        dh_in * tc_t * o * (1 - o),
+    ])
+    dh_prev = ops.matmul_t(dz, u)
+    dc_prev = dcn * f
+    if masked:
+        dh_prev = dh_prev + (dh - dh_in)
+        dc_prev = dc_prev + (dc - dc_in)
+    return dh_prev, dc_prev, dz
+
+
+def gru_step(ops, units, masked, h, xw_t, m_t, u, rb):
+    """One GRU step (reset after): new h and the saved [z, r, n, hu_h]."""
+    hu = ops.matmul(h, u) + rb
+    s = ops.sigmoid(xw_t[:, :2 * units] + hu[:, :2 * units])
+    z, r = s[:, :units], s[:, units:]
+    hu_h = hu[:, 2 * units:]
+    n = ops.tanh(xw_t[:, 2 * units:] + r * hu_h)
+    h_new = z * h + (1 - z) * n
+    if masked:
+        h_new = ops.where(m_t > 0, h_new, h)
+    return h_new, ops.concat([z, r, n, hu_h])
+
+
+def gru_step_grad(ops, units, masked, dh, dh_t, saved_t, hp_t, m_t, u):
+    """Backward through one GRU step: dh of the previous step, dxw, dhu."""
+    dh = dh + dh_t
+    z = saved_t[:, :units]
+    r = saved_t[:, units:2 * units]
+    n = saved_t[:, 2 * units:3 * units]
+    hu_h = saved_t[:, 3 * units:]
+    dh_in = dh * m_t if masked else dh
+    dn = dh_in * (1 - z) * (1 - n * n)
+    dzp = dh_in * (hp_t - n) * z * (1 - z)
+    drp = dn * hu_h * r * (1 - r)
+    dxw = ops.concat([dzp, drp, dn])
+    dhu = ops.concat([dzp, drp, dn * r])
+    dh_prev = ops.matmul_t(dhu, u) + dh_in * z
+    if masked:
+        dh_prev = dh_prev + (dh - dh_in)
+    return dh_prev, dxw, dhu

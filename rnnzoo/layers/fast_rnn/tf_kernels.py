@@ -1,0 +1,117 @@
+"""The fused LSTM/GRU loops on TensorFlow: `tf.scan` and a `tf.custom_gradient` backward.
+
+The only TensorFlow code of the fused layers, imported only on the
+TensorFlow backend (by `rnnzoo.layers.fast_rnn.layer`). Shapes as in
+`rnnzoo.layers.fast_rnn.jax_kernels`; the step math is
+`rnnzoo.layers.fast_rnn.steps`.
+"""
+
+import types
+
+import tensorflow as tf
+
+from rnnzoo.layers.fast_rnn.steps import gru_step
+from rnnzoo.layers.fast_rnn.steps import gru_step_grad
+from rnnzoo.layers.fast_rnn.steps import lstm_step
+from rnnzoo.layers.fast_rnn.steps import lstm_step_grad
+
+OPS = types.SimpleNamespace(
+    sigmoid=tf.sigmoid, tanh=tf.tanh, where=tf.where,
+    concat=lambda xs: tf.concat(xs, -1), matmul=tf.matmul,
+    matmul_t=lambda a, b: tf.matmul(a, b, transpose_b=True),
+)
+
+
+def has_gpu():
+    """Whether TensorFlow sees a GPU (where Keras' cuDNN path is used instead)."""
+    return bool(tf.config.list_logical_devices("GPU"))
+
+
+def _mask_tensor(xw, mask):
+    if mask is not None:
+        return tf.cast(mask, xw.dtype)
+    return tf.zeros([tf.shape(xw)[0], 1, 1], xw.dtype)
+
+
+def lstm(xw, u, h0, c0, mask):
+    """Runs the LSTM over all steps: `(hs, c_last)`, `hs` time-major."""
+    masked = mask is not None
+    m = _mask_tensor(xw, mask)
+    units = u.shape[0]
+    # Plain tensors (not variable reads) into the custom-gradient function.
+    u = tf.identity(u)
+
+    @tf.custom_gradient
+    def run(xw, u, h0, c0, m):
+        def step(carry, inp):
+            return lstm_step(OPS, units, masked, carry[0], carry[1], *inp, u)
+
+        dummy = tf.zeros_like(xw[0])
+        hs, cs, gates, tcs = tf.scan(
+            step, (xw, m), initializer=(h0, c0, dummy, tf.zeros_like(h0))
+        )
+
+        def grad(dhs, dc_last):
+            c_prev = tf.concat([c0[None], cs[:-1]], 0)
+            h_prev = tf.concat([h0[None], hs[:-1]], 0)
+
+            def bstep(carry, inp):
+                return lstm_step_grad(OPS, units, masked, carry[0], carry[1], *inp, u)
+
+            dh_last = tf.zeros_like(h0)
+            if dhs is None:
+                dhs = tf.zeros_like(hs)
+            if dc_last is None:
+                dc_last = tf.zeros_like(c0)
+            dhs_, dcs_, dz = tf.scan(
+                bstep, (dhs, gates, tcs, c_prev, m),
+                initializer=(dh_last, dc_last, dummy), reverse=True,
+            )
+            du = tf.matmul(
+                tf.reshape(h_prev, [-1, units]), tf.reshape(dz, [-1, 4 * units]),
+                transpose_a=True,
+            )
+            return dz, du, dhs_[0], dcs_[0], tf.zeros_like(m)
+
+        return (hs, cs[-1]), grad
+
+    return run(xw, u, h0, c0, m)
+
+
+def gru(xw, u, rb, h0, mask):
+    """Runs the GRU (reset after) over all steps: `hs`, time-major."""
+    masked = mask is not None
+    m = _mask_tensor(xw, mask)
+    units = u.shape[0]
+    # Plain tensors (not variable reads) into the custom-gradient function.
+    u = tf.identity(u)
+
+    @tf.custom_gradient
+    def run(xw, u, rb, h0, m):
+        def step(carry, inp):
+            return gru_step(OPS, units, masked, carry[0], *inp, u, rb)
+
+        hs, saved = tf.scan(
+            step, (xw, m), initializer=(h0, tf.zeros_like(tf.concat([h0] * 4, -1)))
+        )
+
+        def grad(dhs):
+            if dhs is None:
+                dhs = tf.zeros_like(hs)
+            h_prev = tf.concat([h0[None], hs[:-1]], 0)
+
+            def bstep(carry, inp):
+                return gru_step_grad(OPS, units, masked, carry[0], *inp, u)
+
+            zeros3 = tf.zeros_like(tf.concat([h0] * 3, -1))
+            dhs_, dxw, dhu = tf.scan(
+                bstep, (dhs, saved, h_prev, m),
+                initializer=(tf.zeros_like(h0), zeros3, zeros3), reverse=True,
+            )
+            dhu2 = tf.reshape(dhu, [-1, 3 * units])
+            du = tf.matmul(tf.reshape(h_prev, [-1, units]), dhu2, transpose_a=True)
+            return dxw, du, tf.reduce_sum(dhu2, 0), dhs_[0], tf.zeros_like(m)
+
+        return hs, grad
+
+    return run(xw, u, rb, h0, m)

@@ -1,0 +1,49 @@
+"""sequence_generator: the shared model checks per conditioning input, errors."""
+
+import numpy as np
+import pytest
+
+from rnnzoo.models.generator import sequence_generator
+from rnnzoo.models.generator import small_cnn
+from rnnzoo.models.model_test_case import run_model_test
+
+RNG = np.random.default_rng(0)
+TARGET_IN = np.array([[1, 5, 6], [1, 4, 0], [1, 7, 8]], "int32")
+TARGET_OUT = np.array([[5, 6, 2], [4, 2, 0], [7, 8, 2]], "int32")
+CONDITIONING = {
+    "num_features": RNG.normal(size=(3, 5)).astype("float32"),
+    "feature_grid_shape": RNG.normal(size=(3, 4, 6)).astype("float32"),
+    "image_shape": RNG.normal(size=(3, 8, 8, 1)).astype("float32"),
+}
+
+
+@pytest.mark.parametrize("kind, value, attention", [
+    ("num_features", 5, None),
+    ("feature_grid_shape", (4, 6), "luong"),
+    ("image_shape", (8, 8, 1), "bahdanau"),
+])
+def test_generator(kind, value, attention, tmp_path):
+    # padded target steps (past each length) are left out of the loss
+    run_model_test(
+        sequence_generator,
+        {kind: value, "vocabulary_size": 9, "embedding_dim": 6, "units": 6,
+         "attention": attention, "name": "gen"},
+        [CONDITIONING[kind], TARGET_IN], TARGET_OUT, (3, 3, 9),
+        input_lengths=[None, [3, 2, 3]], output_lengths=[3, 2, 3], tmp_path=tmp_path,
+    )
+
+
+def test_small_cnn_grid():
+    assert small_cnn((8, 24, 1), filters=(4, 5)).output_shape == (None, 2, 6, 5)
+
+
+@pytest.mark.parametrize("kwargs, received", [
+    (dict(num_features=4, attention="luong"), "attention='luong'"),
+    (dict(feature_grid_shape=(4,)), r"feature_grid_shape=\(4,\)"),
+    (dict(image_shape=(8, 8)), r"image_shape=\(8, 8\)"),
+    (dict(image_shape=(8, 8, 1), image_encoder="resnet"), "image_encoder='resnet'"),
+    (dict(num_features=4, feature_grid_shape=(2, 3)), "num_features=4, feature_grid_shape"),
+])
+def test_bad_arguments_name_the_argument(kwargs, received):
+    with pytest.raises(ValueError, match=f"Received: .*{received}"):
+        sequence_generator(vocabulary_size=9, **kwargs)
