@@ -211,8 +211,11 @@ def test_a_sampler_written_here_decodes_in_the_compiled_loop():
     np.testing.assert_array_equal(ids, expected_ids)
     np.testing.assert_allclose(scores, expected_scores, rtol=1e-4, atol=1e-4)
     assert (ids == END).any() and (ids != END).any()  # both paths taken
+    forbidden = rnnzoo.decode(model, source, sampler=Forbid([5, END]),
+                              max_length=6, start_token=START, end_token=END)
+    assert not np.isin(forbidden, [0, 5, END]).any()
     keys = [key[0][0] for key in inference_parts(model).functions]
-    assert keys == [SecondBest]  # one compiled function, keyed by the class
+    assert keys == [SecondBest, Forbid]  # one compiled function per class
 
 
 # ---------------------------------------------------------------------------
@@ -227,7 +230,7 @@ class Forbid(samplers.Sampler):
         self.tokens = [int(t) for t in tokens]
 
     def get_next_token(self, probabilities, step, seed):
-        hit = ops.isin(ops.arange(probabilities.shape[-1]), self.tokens)
+        hit = np.isin(np.arange(probabilities.shape[-1]), self.tokens)
         return ops.argmax(ops.where(hit, 0.0, probabilities), axis=-1)
 
     def get_config(self):
