@@ -8,8 +8,8 @@ and batch 64, 50 output tokens (early exit disabled with `end_token=-1`):
   keras-io example's loop; here fed the whole batch at once, which favours
   it);
 - step loop: the same Python loop calling the one-step model directly;
-- rnnzoo.decode greedy, beam search (width 4) and sampling: one compiled
-  loop.
+- rnnzoo.decode with the samplers `"greedy"`, `Beam(width=4)` and
+  `Sample(seed=0)`: one compiled loop.
 
 Prints tokens per second (batch x 50 / seconds) and the ratios to the
 keras-io loop (best of `--repeats` runs; the keras-io loop runs once after
@@ -100,9 +100,9 @@ def main():
             "step loop (model call/token)": lambda: keras_io_loop(encoder, step, source, True),
             "rnnzoo.decode greedy": lambda: rnnzoo.decode(model, source, **common),
             "rnnzoo.decode beam(4)": lambda: rnnzoo.decode(
-                model, source, method="beam", beam_width=4, **common),
+                model, source, sampler=rnnzoo.samplers.Beam(width=4), **common),
             "rnnzoo.decode sample": lambda: rnnzoo.decode(
-                model, source, method="sample", seed=0, **common),
+                model, source, sampler=rnnzoo.samplers.Sample(seed=0), **common),
         }
         reference = rnnzoo.decode(model, source, **common)
         assert (keras_io_loop(encoder, step, source, True) == reference).all()

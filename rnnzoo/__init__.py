@@ -13,7 +13,6 @@ from rnnzoo.decoding.search import decode
 from rnnzoo.training.distribute import evaluate
 from rnnzoo.training.distribute import fit
 from rnnzoo.training.distribute import global_batch_size
-from rnnzoo.training.distribute import multi_worker_fix
 from rnnzoo.training.distribute import num_replicas
 from rnnzoo.training.distribute import set_mixed_precision
 from rnnzoo.training.distribute import strategy
@@ -75,7 +74,6 @@ __all__ = [
     "list_models",
     "load_model",
     "mase",
-    "multi_worker_fix",
     "ngram_perplexity",
     "num_replicas",
     "PaddingMask",

@@ -1,12 +1,13 @@
-"""The recipes' scale flags end to end: --tune, --strategy, resume after a kill.
+"""The recipes' scale flags end to end: --tune, --strategy, resume after a kill (TensorFlow).
 
-One in-process run per wiring path (TensorFlow), on small real data: every
-recipe goes through the same `rnnzoo.training.recipe` plumbing (`start` -> strategy,
-`scope`, `fit` -> resume + best checkpoint, `tune`), so one recipe per path.
+Every task trains through the same `rnnzoo.training.Runner` (`start` ->
+strategy, `scope`, `fit` -> resume + best checkpoint, `tune`), so one task
+per wiring path, through the command line (`cli.main`, what
+`recipes/<task>.py` runs), on GENERATED names
+(`rnnzoo.tasks.testing.write_names`; no shared data needed).
 """
 
 import csv
-import importlib.util
 import json
 import os
 
@@ -14,30 +15,25 @@ import numpy as np
 import pytest
 
 import rnnzoo
+from rnnzoo import cli
+from rnnzoo.tasks import names
+from rnnzoo.tasks import testing
 from rnnzoo.training import distribute
-from rnnzoo.data.datasets import ENV_VAR
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-pytestmark = pytest.mark.skipif(
-    not os.environ.get(ENV_VAR) or not os.path.isdir(os.environ[ENV_VAR]),
-    reason=f"real data not available (set {ENV_VAR})",
-)
+_SMALL = ("--quick", "--epochs", "2", "--batch-size", "32", "--mlp-units", "16",
+          "--set", "units=8", "--set", "embedding_dim=8", "--verbose", "0")
 
 
-def _recipe(name):
-    spec = importlib.util.spec_from_file_location(
-        f"scale_recipe_{name}", os.path.join(ROOT, "recipes", f"{name}.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory):
+    return testing.write_names(str(tmp_path_factory.mktemp("generated_names")))
 
 
-def test_names_tune_writes_trials_and_a_reloadable_string_model(tmp_path):
+def test_names_tune_writes_trials_and_a_reloadable_string_model(generated, tmp_path):
     out = str(tmp_path / "names_tune")
-    metrics = _recipe("names").main([
-        "--quick", "--limit", "600", "--epochs", "1", "--tune", "random",
-        "--max-trials", "2", "--output-dir", out, "--verbose", "0"])
+    metrics = cli.main(names, [
+        "--quick", "--data-dir", generated, "--limit", "300", "--epochs", "1",
+        "--tune", "random", "--max-trials", "2", "--output-dir", out, "--verbose", "0"])
     with open(os.path.join(out, "trials.tsv")) as f:
         rows = list(csv.DictReader(f, delimiter="\t"))
     assert len(rows) == 2 and all(r["status"] == "COMPLETED" for r in rows)
@@ -57,38 +53,29 @@ def test_names_tune_writes_trials_and_a_reloadable_string_model(tmp_path):
     np.testing.assert_allclose(p.sum(-1), 1.0, atol=1e-5)
 
 
-def _timeseries(out, *flags):
-    from rnnzoo import cli
-    from rnnzoo.tasks import timeseries
-
-    return cli.main(timeseries, [
-        "--series", "co2", "--quick", "--epochs", "2", "--output-dir", out,
-        "--verbose", "0", *flags])
-
-
-def test_timeseries_under_mirrored_strategy_beats_seasonal_naive(tmp_path, monkeypatch):
+def test_names_under_mirrored_strategy_trains_every_member_through_it(generated, tmp_path,
+                                                                      monkeypatch):
     import tensorflow as tf
 
     strategies = []
     original = distribute.fit
 
     def spy(model, *args, **kwargs):
-        strategies.append((model.distribute_strategy, kwargs["strategy"]))
+        strategies.append((model.name, model.distribute_strategy, kwargs["strategy"]))
         return original(model, *args, **kwargs)
 
     monkeypatch.setattr(distribute, "fit", spy)
-    out = str(tmp_path / "ts")
-    metrics = _timeseries(out, "--strategy", "mirrored")
-    # Built under the strategy (1 replica on one CPU) and trained through it.
-    assert len(strategies) == 1
-    built, passed = strategies[0]
-    assert isinstance(passed, tf.distribute.MirroredStrategy)
-    assert built is passed
-    table = metrics["table"]
-    # Seasonal naive MASE is ~1.12 on co2's test part; the network ~0.35.
-    assert table["rnn"]["mase"] <= table["seasonal_naive"]["mase"] - 0.3
-    # The best model by val_loss was checkpointed; resume state was cleared.
-    folder = os.path.join(out, "checkpoints", "forecaster_0")
+    out = str(tmp_path / "names")
+    metrics = cli.main(names, [*_SMALL, "--data-dir", generated, "--output-dir", out,
+                               "--strategy", "mirrored"])
+    # Every member built under the strategy (1 replica on one CPU) and trained through it.
+    assert [name for name, _, _ in strategies] == ["names_ngram_mlp", "names_rnn_1"]
+    for _, built, passed in strategies:
+        assert isinstance(passed, tf.distribute.MirroredStrategy)
+        assert built is passed
+    assert metrics["test_accuracy"] > metrics["majority_baseline_accuracy"]
+    # The best model by val_accuracy was checkpointed; resume state was cleared.
+    folder = os.path.join(out, "checkpoints", "rnn_1")
     assert os.path.exists(os.path.join(folder, "best.keras"))
     assert not os.path.exists(os.path.join(folder, "backup"))
     assert not os.path.exists(os.path.join(folder, "done"))
@@ -98,19 +85,19 @@ class _Killed(Exception):
     pass
 
 
-def test_killed_timeseries_run_resumes_where_it_stopped(tmp_path, monkeypatch):
+def test_killed_names_run_resumes_where_it_stopped(generated, tmp_path, monkeypatch):
     import keras
 
     from rnnzoo.training.callbacks import BackupAndRestore
 
-    out = str(tmp_path / "ts")
-    flags = ("--ensemble", "2", "--epochs", "2")
+    out = str(tmp_path / "names")
+    flags = [*_SMALL, "--data-dir", generated, "--output-dir", out]
     original = distribute.fit
     calls = []
 
     class Kill(keras.callbacks.Callback):
         def on_epoch_end(self, epoch, logs=None):
-            if epoch == 0:  # after member 1's first epoch was backed up
+            if epoch == 0:  # after the RNN's first epoch was backed up
                 raise _Killed()
 
     def killing_fit(model, *args, **kwargs):
@@ -121,13 +108,13 @@ def test_killed_timeseries_run_resumes_where_it_stopped(tmp_path, monkeypatch):
 
     monkeypatch.setattr(distribute, "fit", killing_fit)
     with pytest.raises(_Killed):
-        _timeseries(out, *flags)
+        cli.main(names, flags)
     folder = os.path.join(out, "checkpoints")
-    assert os.path.exists(os.path.join(folder, "forecaster_0", "done", "done.json"))
-    with open(os.path.join(folder, "forecaster_1", "backup", "backup.json")) as f:
+    assert os.path.exists(os.path.join(folder, "ngram_mlp", "done", "done.json"))
+    with open(os.path.join(folder, "rnn_1", "backup", "backup.json")) as f:
         assert json.load(f)["epoch"] == 1
 
-    # The same command again: member 0 is reloaded, member 1 resumes at epoch 1.
+    # The same command again: the MLP is reloaded, the RNN resumes at epoch 1.
     resumed = []
 
     def spy(model, *args, **kwargs):
@@ -137,11 +124,11 @@ def test_killed_timeseries_run_resumes_where_it_stopped(tmp_path, monkeypatch):
         return history
 
     monkeypatch.setattr(distribute, "fit", spy)
-    metrics = _timeseries(out, *flags)
+    metrics = cli.main(names, flags)
     assert len(resumed) == 1
     backup_dir, restored_epoch, epochs = resumed[0]
-    assert os.path.basename(os.path.dirname(backup_dir)) == "forecaster_1"
+    assert os.path.basename(os.path.dirname(backup_dir)) == "rnn_1"
     assert restored_epoch == 1 and epochs == [1]
-    assert len(metrics["table"]) == 4
-    assert metrics["table"]["rnn"]["mase"] < metrics["table"]["naive"]["mase"]
-    assert not os.path.exists(os.path.join(folder, "forecaster_0", "done"))
+    assert set(metrics["member_test_accuracy"]) == {"ngram_mlp", "rnn_1"}
+    assert metrics["test_accuracy"] > metrics["majority_baseline_accuracy"]
+    assert not os.path.exists(os.path.join(folder, "ngram_mlp", "done"))

@@ -289,8 +289,10 @@ def ngram_perplexity(train, validation, n, *, alpha=0.1, vocabulary=None):
 
     Example:
 
-    >>> round(ngram_perplexity("abab" * 50, "abab", 2, alpha=0.01), 3)
-    1.01
+    >>> round(ngram_perplexity("abab" * 50, "abab", 2, alpha=0.01), 4)  # b follows a
+    1.0001
+    >>> ngram_perplexity("abab" * 50, "abab", 1)  # a unigram model: a coin flip
+    2.0
     """
     n = check_positive_int("n", n)
     if not alpha > 0:

@@ -8,6 +8,8 @@ import numpy as np
 import pytest
 
 import rnnzoo
+from rnnzoo.decoding import samplers
+from rnnzoo.decoding.samplers_test import SecondBest
 from rnnzoo.decoding.search_test import END
 from rnnzoo.decoding.search_test import START
 from rnnzoo.decoding.search_test import reverse_data
@@ -25,15 +27,15 @@ def test_saved_model_in_a_fresh_process_equals_decode(tmp_path):
     model = trained_reverse_model()
     source, _, expected = reverse_data(40, seed=2)
     paths = {}
-    for method in ("greedy", "beam"):
-        paths[method] = rnnzoo.export(
-            model, str(tmp_path / method), method=method, beam_width=3,
+    for name, sampler in (("greedy", "greedy"), ("beam", samplers.Beam(width=3))):
+        paths[name] = rnnzoo.export(
+            model, str(tmp_path / name), sampler=sampler,
             max_length=7, start_token=START, end_token=END,
             source_vocabulary=VOCABULARY, target_vocabulary=VOCABULARY,
         )
     greedy = rnnzoo.decode(model, source, max_length=7, start_token=START,
                            end_token=END)
-    beam = rnnzoo.decode(model, source, method="beam", beam_width=3,
+    beam = rnnzoo.decode(model, source, sampler=samplers.Beam(width=3),
                          max_length=7, start_token=START, end_token=END)
     np.testing.assert_array_equal(greedy, expected)
     texts = [" ".join(VOCABULARY[i] for i in row if i) for row in source[:3]]
@@ -75,13 +77,25 @@ def test_export_errors_name_the_argument(tmp_path):
                            units=8, embedding_dim=8)
     with pytest.raises(ValueError, match="start_token.*Received: start_token"):
         rnnzoo.export(model, str(tmp_path / "m"), max_length=4, end_token=2)
-    with pytest.raises(ValueError, match="method.*Received: method"):
+    with pytest.raises(ValueError, match="sampler.*Received: sampler=Sample"):
         rnnzoo.export(model, str(tmp_path / "m"), max_length=4, end_token=2,
-                      start_token=1, method="sample")
+                      start_token=1, sampler="sample")
+    with pytest.raises(ValueError, match="sampler.*Received: sampler='beem'"):
+        rnnzoo.export(model, str(tmp_path / "m"), max_length=4, end_token=2,
+                      start_token=1, sampler="beem")
     assert not os.path.exists(tmp_path / "m")
     # Overwriting is atomic and leaves no temporary directories behind.
-    for _ in range(2):
-        rnnzoo.export(model, str(tmp_path / "m"), max_length=2, end_token=2,
-                      start_token=1)
+    for sampler in ("greedy", SecondBest()):  # a sampler written in a test
+        rnnzoo.export(model, str(tmp_path / "m"), max_length=3, end_token=2,
+                      start_token=1, sampler=sampler)
     assert os.listdir(tmp_path) == ["m"]
     assert "saved_model.pb" in os.listdir(tmp_path / "m")
+    import tensorflow as tf
+
+    source = np.array([[3, 4, 5], [6, 7, 0]], "int32")
+    served = tf.saved_model.load(str(tmp_path / "m"))
+    expected = rnnzoo.decode(model, source, sampler=SecondBest(), max_length=3,
+                             start_token=1, end_token=2)
+    np.testing.assert_array_equal(served.generate(tf.constant(source))["ids"], expected)
+    greedy = rnnzoo.decode(model, source, max_length=3, start_token=1, end_token=2)
+    assert (expected != greedy).any()

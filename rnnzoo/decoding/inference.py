@@ -49,7 +49,9 @@ def decoder_prefix(model):
     by_name = {layer.name for layer in model.layers}
     if f"{model.name}_decoder_embedding" in by_name:
         return f"{model.name}_decoder"
-    if f"{model.name}_embedding" in by_name and f"{model.name}_output" in by_name:
+    if f"{model.name}_embedding" in by_name and f"{model.name}_output" in by_name and (
+        len(model.get_layer(f"{model.name}_output").output.shape) == 3
+    ):  # a language model predicts a token at every step
         return model.name
     raise ValueError(
         "Expected a model built by rnnzoo.seq2seq, rnnzoo.sequence_generator or "
@@ -81,7 +83,8 @@ def encoder_model(model):
 
     >>> import numpy as np, rnnzoo
     >>> model = rnnzoo.seq2seq(source_vocabulary_size=20,
-    ...     target_vocabulary_size=20, units=8, attention="luong")
+    ...     target_vocabulary_size=20, units=8, bidirectional=False,
+    ...     attention="luong")
     >>> encoder = rnnzoo.encoder_model(model)
     >>> [tuple(t.shape) for t in encoder(np.array([[3, 4, 0]]))]
     [(1, 3, 8), (1, 3), (1, 8), (1, 8)]
@@ -132,7 +135,7 @@ def decoder_step_model(model):
     Example:
 
     >>> import numpy as np, rnnzoo
-    >>> lm = rnnzoo.language_model(vocabulary_size=30, units=16)
+    >>> lm = rnnzoo.language_model(vocabulary_size=30, units=16, num_layers=1)
     >>> step = rnnzoo.decoder_step_model(lm)
     >>> probs, h, c = step([np.array([[5]]), np.zeros((1, 16)), np.zeros((1, 16))])
     >>> tuple(probs.shape)
@@ -203,7 +206,8 @@ def _stateless_copy(rnn):
     config["stateful"] = False
     config["name"] = rnn.name + "_stateless"
     twin = type(rnn).from_config(config)
-    twin.build(rnn.input.shape if hasattr(rnn, "input") else (None, None, rnn.cell.kernel.shape[0]))
+    inputs = rnn.input  # `[sequence, mask]` when the stack passed the mask
+    twin.build((inputs[0] if isinstance(inputs, (list, tuple)) else inputs).shape)
     twin.set_weights(rnn.get_weights())
     return twin
 
@@ -330,7 +334,7 @@ def inference_parts(model):
     Example:
 
     >>> import rnnzoo
-    >>> lm = rnnzoo.language_model(vocabulary_size=30, units=16)
+    >>> lm = rnnzoo.language_model(vocabulary_size=30, units=16, num_layers=1)
     >>> parts = inference_parts(lm)
     >>> parts is inference_parts(lm), parts.is_language_model, parts.state_names
     (True, True, ['state_1_0', 'state_1_1'])

@@ -473,6 +473,13 @@ def get(identifier):
         sampler = deserialize(identifier)
         if isinstance(sampler, Sampler):
             return sampler
+        raise ValueError(
+            "Expected the `sampler` config to name a Sampler class that Keras "
+            "can find: register it with "
+            "`@keras.saving.register_keras_serializable()` (or call "
+            "`rnnzoo.samplers.deserialize` with `custom_objects`). "
+            f"Received: sampler={identifier!r}"
+        )
     raise ValueError(
         f"Expected `sampler` to be one of {list(SHORTCUTS)}, a "
         "`rnnzoo.samplers.Sampler` or its config dict. "

@@ -1,6 +1,5 @@
 import functools
 import json
-import math
 import os
 import subprocess
 import sys
@@ -11,7 +10,9 @@ import pytest
 from keras import ops
 
 import rnnzoo
-from rnnzoo.decoding import search as decoding
+from rnnzoo.decoding import samplers
+from rnnzoo.decoding import search
+from rnnzoo.decoding.inference import inference_parts
 
 START, END = 1, 2
 VOCAB = 10  # ids 3..9 are symbols
@@ -69,7 +70,7 @@ def test_greedy_and_beam_reverse_held_out_exactly(reverse):
     model, source, expected = reverse
     greedy = rnnzoo.decode(model, source, max_length=7, start_token=START,
                            end_token=END)
-    beam = rnnzoo.decode(model, source, method="beam", beam_width=4,
+    beam = rnnzoo.decode(model, source, sampler=samplers.Beam(width=4),
                          max_length=7, start_token=START, end_token=END)
     np.testing.assert_array_equal(greedy, expected)
     np.testing.assert_array_equal(beam, expected)
@@ -82,7 +83,7 @@ def test_beam_width_one_equals_greedy_on_trained_model(reverse):
     inputs = np.concatenate([source, noise.astype("int32")])
     greedy = rnnzoo.decode(model, inputs, max_length=7, start_token=START,
                            end_token=END)
-    beam = rnnzoo.decode(model, inputs, method="beam", beam_width=1,
+    beam = rnnzoo.decode(model, inputs, sampler=samplers.Beam(width=1),
                          max_length=7, start_token=START, end_token=END)
     np.testing.assert_array_equal(beam, greedy)
 
@@ -105,9 +106,9 @@ def test_padding_after_end_and_batched_equals_alone(reverse):
 def test_scores_match_teacher_forced_log_probabilities(reverse):
     model, source, _ = reverse
     source = source[:8]
-    for method in ("greedy", "beam"):
+    for sampler in (samplers.Greedy(), samplers.Beam(width=3, length_penalty=0.0)):
         ids, scores = rnnzoo.decode(
-            model, source, method=method, beam_width=3, length_penalty=0.0,
+            model, source, sampler=sampler,
             max_length=7, start_token=START, end_token=END, return_scores=True,
         )
         decoder_in = np.concatenate([np.full((8, 1), START), ids[:, :-1]], axis=1)
@@ -140,8 +141,9 @@ def test_temperature_to_zero_approaches_greedy_on_trained_model(reverse):
     model, source, _ = reverse
     greedy = rnnzoo.decode(model, source, max_length=7, start_token=START,
                            end_token=END)
-    cold = rnnzoo.decode(model, source, method="sample", temperature=1e-3,
-                         seed=0, max_length=7, start_token=START, end_token=END)
+    cold = rnnzoo.decode(model, source,
+                         sampler=samplers.Sample(temperature=1e-3, seed=0),
+                         max_length=7, start_token=START, end_token=END)
     np.testing.assert_array_equal(cold, greedy)
 
 
@@ -174,140 +176,12 @@ def test_tensorflow_and_jax_decode_the_same_ids(reverse, tmp_path):
 
 
 # ---------------------------------------------------------------------------
-# Hand-made step functions with known probabilities (both backends).
-
-# A tree: node 0 is the root, fed the start token. Each node lists the
-# probability of every token (ids: 0 pad, 1 end, 2.. symbols) and where each
-# token leads. Token 1 (end) leads to node 0, whose row is unused afterwards.
-A, B, X, Y, Z = 3, 4, 5, 6, 7
-
-
-def tree_step(probabilities, transitions):
-    probabilities = np.asarray(probabilities, "float32")
-    transitions = np.asarray(transitions, "int32")
-    vocab = probabilities.shape[1]
-
-    def step_fn(tokens, states, constants):
-        (node,) = states
-        node = ops.cast(node, "int32")
-        flat = ops.take(ops.reshape(transitions, (-1,)), node * vocab + tokens)
-        return ops.take(probabilities, flat, axis=0), (ops.cast(flat, "float32"),), None
-
-    return step_fn
-
-
-def greedy_trap():
-    """Greedy takes A (0.6) then X (0.4): 0.24; the best is B X: 0.36."""
-    vocab = 8
-    probabilities = np.zeros((6, vocab), "float32")
-    transitions = np.zeros((6, vocab), "int32")
-    # node 0 (root, after start token 1): A 0.6, B 0.4.
-    probabilities[1, [A, B]] = [0.6, 0.4]
-    transitions[0, START] = 1
-    transitions[1, A], transitions[1, B] = 2, 3
-    probabilities[2, [X, Y, Z]] = [0.4, 0.35, 0.25]  # after A
-    probabilities[3, [X, Y]] = [0.9, 0.1]  # after B
-    for node in (2, 3):
-        for token in (X, Y, Z):
-            transitions[node, token] = 4
-    probabilities[4, END] = 1.0  # after two symbols: end
-    probabilities[0, END] = 1.0
-    return tree_step(probabilities, transitions)
-
-
-def run_search(search, step_fn, batch=1, **kwargs):
-    states = (np.zeros((batch,), "float32"),)
-    start = np.full((batch,), START, "int32")
-    ids, scores, _ = search(step_fn, states, start, end_token=END, **kwargs)
-    return ops.convert_to_numpy(ids), ops.convert_to_numpy(scores)
-
-
-@pytest.mark.multi_backend
-def test_beam_finds_the_known_best_where_greedy_does_not():
-    step_fn = greedy_trap()
-    greedy_ids, greedy_score = run_search(rnnzoo.greedy_search, step_fn, max_length=5)
-    beam_ids, beam_scores = run_search(
-        rnnzoo.beam_search, step_fn, max_length=5, beam_width=2, length_penalty=0.0
-    )
-    assert greedy_ids[0].tolist() == [A, X, END, 0, 0]
-    np.testing.assert_allclose(greedy_score[0], math.log(0.24), rtol=1e-5)
-    assert beam_ids[0, 0].tolist() == [B, X, END, 0, 0]
-    np.testing.assert_allclose(beam_scores[0, 0], math.log(0.36), rtol=1e-5)
-    np.testing.assert_allclose(beam_scores[0, 1], math.log(0.24), rtol=1e-5)
-    one, _ = run_search(rnnzoo.beam_search, step_fn, max_length=5, beam_width=1)
-    np.testing.assert_array_equal(one[:, 0], greedy_ids)
-
-
-@pytest.mark.multi_backend
-def test_length_penalty_ranks_exactly_as_the_gnmt_formula():
-    # "A end" (p = 0.5, 2 tokens) against "B X end" (p = 0.475, 3 tokens).
-    vocab = 8
-    probabilities = np.zeros((5, vocab), "float32")
-    transitions = np.zeros((5, vocab), "int32")
-    transitions[0, START] = 1
-    probabilities[1, [A, B]] = [0.5, 0.5]
-    transitions[1, A], transitions[1, B] = 2, 3
-    probabilities[2, END] = 1.0
-    probabilities[3, [X, Y]] = [0.95, 0.05]
-    transitions[3, X] = transitions[3, Y] = 4
-    probabilities[4, END] = 1.0
-    probabilities[0, END] = 1.0
-    step_fn = tree_step(probabilities, transitions)
-    short, long = [A, END, 0, 0, 0], [B, X, END, 0, 0]
-    flips = set()
-    for alpha in (0.0, 0.3, 0.6, 1.0, 2.0):
-        ids, scores = run_search(rnnzoo.beam_search, step_fn, max_length=5,
-                                 beam_width=2, length_penalty=alpha)
-        expected = {
-            tuple(short): math.log(0.5) / ((5 + 2) / 6) ** alpha,
-            tuple(long): math.log(0.475) / ((5 + 3) / 6) ** alpha,
-        }
-        order = sorted(expected, key=expected.get, reverse=True)
-        assert [tuple(r) for r in ids[0].tolist()] == order
-        np.testing.assert_allclose(scores[0], [expected[o] for o in order], rtol=1e-5)
-        flips.add(order[0])
-    assert flips == {tuple(short), tuple(long)}  # the penalty changes the winner
-
-
-@pytest.mark.multi_backend
-def test_sampling_matches_the_distribution_and_filters():
-    step_fn = greedy_trap()
-    batch = 2000
-    ids, _ = run_search(rnnzoo.sample_search, step_fn, batch=batch, max_length=4, seed=7)
-    again, _ = run_search(rnnzoo.sample_search, step_fn, batch=batch, max_length=4, seed=7)
-    other, _ = run_search(rnnzoo.sample_search, step_fn, batch=batch, max_length=4, seed=8)
-    np.testing.assert_array_equal(ids, again)  # seeded: reproducible
-    assert (ids != other).any()
-    first = ids[:, 0]
-    assert abs((first == A).mean() - 0.6) < 0.05
-    assert set(np.unique(ids[first == B, 1])) == {X, Y}
-    assert abs((ids[first == B, 1] == X).mean() - 0.9) < 0.05
-    top2, _ = run_search(rnnzoo.sample_search, step_fn, batch=batch, max_length=4,
-                         seed=7, top_k=2)
-    assert set(np.unique(top2[top2[:, 0] == A, 1])) == {X, Y}  # Z filtered out
-    nucleus, _ = run_search(rnnzoo.sample_search, step_fn, batch=batch,
-                            max_length=4, seed=7, top_p=0.8)
-    assert set(np.unique(nucleus[nucleus[:, 0] == B, 1])) == {X}  # 0.9 >= 0.8
-    greedy, _ = run_search(rnnzoo.greedy_search, step_fn, batch=batch, max_length=4)
-    top1, _ = run_search(rnnzoo.sample_search, step_fn, batch=batch, max_length=4,
-                         seed=7, top_k=1)
-    np.testing.assert_array_equal(top1, greedy)
-    cold, _ = run_search(rnnzoo.sample_search, step_fn, batch=batch, max_length=4,
-                         seed=7, temperature=0.01)
-    np.testing.assert_array_equal(cold, greedy)
-    warm, _ = run_search(rnnzoo.sample_search, step_fn, batch=batch,
-                         max_length=4, seed=7, temperature=0.5)
-    # P(A) = 0.6^(1/T) / (0.6^(1/T) + 0.4^(1/T)) = 0.69 at T = 0.5.
-    assert 0.65 < (warm[:, 0] == A).mean() < 0.74
-
-
-# ---------------------------------------------------------------------------
 # Untrained models of every kind (both backends).
 
 
 def manual_greedy(model, inputs, max_length, start_token=None):
     """A plain Python loop over the one-step decoder (the reference)."""
-    parts = decoding._parts(model)
+    parts = inference_parts(model)
     if parts.is_language_model:
         batch = inputs.shape[0]
         states = [np.zeros((batch, *s), "float32") for s in parts.state_shapes]
@@ -383,7 +257,7 @@ def test_inference_parts_built_once_and_current_weights_used():
     source = np.array([[3, 4, 5]], "int32")
     kwargs = dict(max_length=4, start_token=START, end_token=-1)
     rnnzoo.decode(model, source, **kwargs)
-    parts = decoding._parts(model)
+    parts = inference_parts(model)
     function = next(iter(parts.functions.values()))
     bias = model.get_layer("cached_decoder_output").bias
     value = np.zeros(12, "float32")
@@ -391,11 +265,38 @@ def test_inference_parts_built_once_and_current_weights_used():
     bias.assign(value)
     ids = rnnzoo.decode(model, source, **kwargs)
     assert ids.tolist() == [[7, 7, 7, 7]]
-    assert decoding._parts(model) is parts
+    assert inference_parts(model) is parts
     assert next(iter(parts.functions.values())) is function
     value[7], value[9] = 0.0, 50.0
     bias.assign(value)
     assert rnnzoo.decode(model, source, **kwargs).tolist() == [[9, 9, 9, 9]]
+
+
+def test_compile_cache_is_keyed_by_the_sampler_config():
+    keras.utils.set_random_seed(5)
+    model = rnnzoo.seq2seq(source_vocabulary_size=12, target_vocabulary_size=12,
+                           units=8, embedding_dim=8, name="keyed")
+    kwargs = dict(max_length=4, start_token=START, end_token=END)
+
+    def function(sampler, **settings):
+        return search.decoding_function(model, sampler, **{**kwargs, **settings})
+
+    beam = function(samplers.Beam(width=2))
+    assert function(samplers.Beam(width=2)) is beam  # an equal sampler
+    assert function({"class_name": "Beam", "config": {"width": 2}}) is beam
+    assert function(samplers.Beam(width=3)) is not beam
+    assert function(samplers.Beam(width=2, length_penalty=0.0)) is not beam
+    assert function("greedy") is function(samplers.Greedy())
+    assert function("greedy") is not function("greedy", max_length=5)
+    sample = function(samplers.Sample(seed=1))
+    assert function(samplers.Sample(seed=2)) is sample  # the seed is an input
+    assert function(samplers.Sample(seed=1, top_k=3)) is not sample
+    assert len(inference_parts(model).functions) == 7
+    source = np.array([[3, 4, 5]], "int32")
+    one = rnnzoo.decode(model, source, sampler=samplers.Sample(seed=1), **kwargs)
+    two = rnnzoo.decode(model, source, sampler=samplers.Sample(seed=1), **kwargs)
+    np.testing.assert_array_equal(one, two)
+    assert len(inference_parts(model).functions) == 7
 
 
 @pytest.mark.multi_backend
@@ -405,15 +306,16 @@ def test_num_return_shapes_and_n_best_order():
                            units=8, embedding_dim=8)
     source = np.array([[3, 4, 5, 0], [6, 7, 8, 9]], "int32")
     ids, scores, weights = rnnzoo.decode(
-        model, source, method="beam", beam_width=4, num_return=3, max_length=5,
-        start_token=START, end_token=END, return_scores=True,
-        return_attention=True, coverage_penalty=0.2,
+        model, source, sampler=samplers.Beam(width=4, coverage_penalty=0.2),
+        num_return=3, max_length=5, start_token=START, end_token=END,
+        return_scores=True, return_attention=True,
     )
     assert ids.shape == (2, 3, 5) and scores.shape == (2, 3)
     assert weights.shape == (2, 3, 5, 4)
     assert (np.diff(scores, axis=1) <= 1e-6).all()  # best first
-    samples = rnnzoo.decode(model, source, method="sample", num_return=5,
-                            seed=1, max_length=5, start_token=START, end_token=END)
+    samples = rnnzoo.decode(model, source, sampler=samplers.Sample(seed=1),
+                            num_return=5, max_length=5, start_token=START,
+                            end_token=END)
     assert samples.shape == (2, 5, 5)
 
 
@@ -421,13 +323,15 @@ def test_num_return_shapes_and_n_best_order():
 @pytest.mark.parametrize(
     "kwargs, arg",
     [
-        (dict(method="beem"), "method"),
+        (dict(sampler="beem"), "sampler"),
+        (dict(sampler=samplers.Beam), "sampler"),
         (dict(max_length=0), "max_length"),
         (dict(num_return=2), "num_return"),
-        (dict(method="beam", beam_width=2, num_return=3), "num_return"),
-        (dict(method="sample", top_p=1.5), "top_p"),
-        (dict(method="sample", temperature=0.0), "temperature"),
+        (dict(sampler=samplers.Beam(width=2), num_return=3), "num_return"),
+        (dict(sampler=samplers.Beam(width=13)), "width"),
+        (dict(sampler=samplers.Beam(coverage_penalty=0.5)), "coverage_penalty"),
         (dict(start_token=None), "start_token"),
+        (dict(end_token="2"), "end_token"),
         (dict(return_attention=True), "return_attention"),
     ],
 )
@@ -438,3 +342,12 @@ def test_errors_name_the_argument(kwargs, arg):
     call.update(kwargs)
     with pytest.raises(ValueError, match=f"{arg}.*Received: {arg}"):
         rnnzoo.decode(model, np.array([[3, 4]]), **call)
+
+
+def test_old_keywords_are_gone():
+    model = rnnzoo.seq2seq(source_vocabulary_size=12, target_vocabulary_size=12,
+                           units=8, embedding_dim=8)
+    for old in (dict(method="beam"), dict(beam_width=2), dict(temperature=0.5)):
+        with pytest.raises(TypeError, match=next(iter(old))):
+            rnnzoo.decode(model, np.array([[3, 4]]), max_length=4,
+                          start_token=START, end_token=END, **old)

@@ -12,17 +12,14 @@ TOKENS = np.array([[3, 4, 5, 6, 7], [8, 9, 0, 0, 0], [2, 5, 7, 0, 0]], "int32")
 LENGTHS = [5, 2, 3]
 
 
-@pytest.mark.parametrize("config", [
-    dict(vocabulary_size=10, embedding_dim=6, cell="gru", units=[6, 5], num_layers=2,
-         bidirectional=True, pooling="attention", num_classes=3, name="clf"),
-    dict(vocabulary_size=10, embedding_dim=6, units=6, residual=True, num_layers=2,
-         layer_norm=True, pooling="last", num_classes="binary", name="clf_residual"),
-])
-def test_token_classifier(config, tmp_path):
-    y = np.array([0, 2, 1]) if config["num_classes"] == 3 else np.array([1, 0, 1])
-    shape = (3, 3) if config["num_classes"] == 3 else (3, 1)
-    run_model_test(sequence_classifier, config, TOKENS, y, shape,
-                   input_lengths=[LENGTHS], tmp_path=tmp_path)
+# (presets_test covers the BiLSTM with max and last pooling, and the IRNN)
+def test_token_classifier(tmp_path):
+    run_model_test(
+        sequence_classifier,
+        dict(vocabulary_size=10, embedding_dim=6, cell="gru", units=[6, 5], num_layers=2,
+             bidirectional=True, pooling="attention", num_classes=3, name="clf"),
+        TOKENS, np.array([0, 2, 1]), (3, 3), input_lengths=[LENGTHS], tmp_path=tmp_path,
+    )
 
 
 def test_masked_feature_regressor(tmp_path):
@@ -31,7 +28,8 @@ def test_masked_feature_regressor(tmp_path):
     run_model_test(
         sequence_classifier,
         dict(num_features=2, mask_value=-1.0, cell="simple", identity_init=True, units=6,
-             pooling="mean", num_outputs=2, name="reg"),
+             num_layers=2, residual=True, layer_norm=True, pooling="mean", num_outputs=2,
+             name="reg"),
         x, np.ones((3, 2), "float32"), (3, 2), tmp_path=tmp_path,
     )
 

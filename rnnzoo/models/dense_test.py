@@ -9,18 +9,15 @@ from rnnzoo.models.model_test_case import run_model_test
 RNG = np.random.default_rng(0)
 
 
+# (presets_test covers the bag of embeddings)
 @pytest.mark.parametrize("config, x, y, shape", [
-    (dict(vocabulary_size=9, embedding_dim=4, units=6, num_classes=2),  # bag of embeddings
-     np.array([[3, 4, 5], [6, 0, 0], [7, 8, 0]], "int32"), np.array([0, 1, 1]), (3, 2)),
     (dict(num_features=2, sequence_length=5, units=[6, 4], num_layers=2, num_outputs=3),
      RNG.normal(size=(3, 5, 2)).astype("float32"), np.ones((3, 3), "float32"), (3, 3)),
     (dict(num_features=4, units=6, dropout=0.2, num_classes="binary"),
      RNG.normal(size=(3, 4)).astype("float32"), np.array([0, 1, 1]), (3, 1)),
 ])
 def test_dense_baseline(config, x, y, shape, tmp_path):
-    lengths = [[3, 1, 2]] if "vocabulary_size" in config else None
-    run_model_test(dense_baseline, dict(config, name="mlp"), x, y, shape,
-                   input_lengths=lengths, tmp_path=tmp_path)
+    run_model_test(dense_baseline, dict(config, name="mlp"), x, y, shape, tmp_path=tmp_path)
 
 
 def test_counts():

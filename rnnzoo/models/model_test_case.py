@@ -9,7 +9,7 @@ trainable weight receives a non-zero gradient; one `fit` step lowers the
 loss; a `.keras` round trip gives identical outputs; and under
 `rnnzoo.training.distribute.set_mixed_precision` the same weights give
 float32 outputs close to the float32 model's, and a training step stays
-finite.
+finite (TensorFlow only, see `run_model_test`).
 
 Each builder's `_test.py` (and `presets_test.py`) calls it with a few lines
 per configuration. Test support: it imports `rnnzoo.training` (compile,
@@ -111,7 +111,7 @@ def _check_mixed_precision(builder, config, model, x, y, atol):
         )
     np.testing.assert_allclose(to_numpy(outputs), predict(model, x), atol=atol, rtol=atol)
     compile_for(mixed)
-    mixed.run_eagerly = keras.backend.backend() == "tensorflow"
+    mixed.run_eagerly = True
     loss = mixed.train_on_batch(x, y)
     assert np.isfinite(np.asarray(loss)).all(), f"{model.name}: mixed precision loss {loss}"
 
@@ -185,7 +185,10 @@ def run_model_test(
         assert not np.array_equal(changed, y)
         loss = model.evaluate(x, changed, verbose=0, return_dict=True)["loss"]
         np.testing.assert_allclose(loss, before, rtol=1e-6, err_msg="padded target steps count")
-    if mixed_precision_atol is not None:
+    # The float32 promise is Keras' dtype policies and the builders' float32
+    # heads, the same on every backend: checked on TensorFlow only (on JAX,
+    # building the model again costs more than every other check together).
+    if mixed_precision_atol is not None and keras.backend.backend() == "tensorflow":
         _check_mixed_precision(builder, config, model, x, y, mixed_precision_atol)
     model.fit(x, y, epochs=1, batch_size=len(y), verbose=0, shuffle=False)
     after = model.evaluate(x, y, verbose=0, return_dict=True)["loss"]

@@ -7,18 +7,7 @@ from rnnzoo.models.model_test_case import run_model_test
 from rnnzoo.models.tagger import sequence_tagger
 
 
-def test_token_tagger(tmp_path):
-    # padded target steps (past each length) are left out of the loss
-    x = np.array([[3, 4, 5, 6], [7, 8, 0, 0], [2, 0, 0, 0]], "int32")
-    y = (x % 4) * (x > 0)
-    run_model_test(
-        sequence_tagger,
-        dict(vocabulary_size=9, embedding_dim=6, units=6, bidirectional=True, num_classes=4,
-             name="tag"),
-        x, y, (3, 4, 4), input_lengths=[[4, 2, 1]], output_lengths=[4, 2, 1], tmp_path=tmp_path,
-    )
-
-
+# (presets_test covers the token BiLSTM tagger and its padded targets)
 def test_feature_regression_tagger(tmp_path):
     x = np.random.default_rng(0).normal(size=(3, 5, 3)).astype("float32")
     run_model_test(

@@ -26,6 +26,7 @@ import dataclasses
 import os
 import re
 import time
+import typing
 
 import keras
 import numpy as np
@@ -534,30 +535,23 @@ def run(config, runner, dataset=None):
     return metrics
 
 
-def translate_trained(model, args):
-    """`translation.py translate SENTENCE...`: prints the trained run's translations.
+def translate_sentences(trained, sentences: list[str], *,
+                        sampler: typing.Literal["beam", "greedy"] = "beam"):
+    """Translates sentences with the trained model (prints `sentence -> translation`).
 
     Args:
-        model: the run's `model.keras`.
-        args: `sentences`, `output_dir` (the run, with its
-            `vocabularies.json`) and `sampler` (`"beam"`: `BEAM`, or
-            `"greedy"`).
+        sentences: the sentences to translate.
+        sampler: beam (width 4, length penalty 0.6) or greedy search.
 
     Returns:
         The translations.
     """
-    source, target, _ = load_vocabularies(os.path.join(args.output_dir, VOCABULARY_FILE))
-    sampler = BEAM if args.sampler == "beam" else args.sampler
-    translations = translate(model, args.sentences, source, target, sampler=sampler)
-    for sentence, out in zip(args.sentences, translations):
+    source, target, _ = load_vocabularies(os.path.join(trained.output_dir, VOCABULARY_FILE))
+    translations = translate(trained.model, sentences, source, target,
+                             sampler=BEAM if sampler == "beam" else sampler)
+    for sentence, out in zip(sentences, translations):
         print(f"{sentence} -> {out}")
     return translations
 
 
-COMMANDS = {"translate": {
-    "description": "Translates sentences with the trained model.",
-    "inputs": "sentences",
-    "flags": {"--sampler": dict(choices=["beam", "greedy"], default="beam",
-                                help="beam: width 4, length penalty 0.6 (default); greedy")},
-    "run": translate_trained,
-}}
+COMMANDS = {"translate": translate_sentences}

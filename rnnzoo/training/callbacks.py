@@ -20,10 +20,8 @@ share a host).
 """
 
 import glob
-import json
 import math
 import os
-import tempfile
 import time
 
 import keras
@@ -31,35 +29,10 @@ import keras
 from rnnzoo.io import atomic_path
 from rnnzoo.io import read_json
 from rnnzoo.io import write_json
+from rnnzoo.training.distribute import is_chief
 from rnnzoo.training.saving import save_model
 
 _RECORD = "backup.json"
-
-
-def is_chief():
-    """Whether this process is the one that writes checkpoints.
-
-    TensorFlow: the `chief` task of `TF_CONFIG`, or worker 0 when the
-    cluster has no chief, or any process without `TF_CONFIG`. JAX: process
-    0 of a multi-process run.
-    """
-    raw = os.environ.get("TF_CONFIG")
-    if keras.backend.backend() == "tensorflow" and raw:
-        config = json.loads(raw)
-        task = config.get("task", {})
-        cluster = config.get("cluster", {})
-        kind, index = task.get("type"), int(task.get("index", 0))
-        if kind == "chief":
-            return True
-        return kind == "worker" and index == 0 and "chief" not in cluster
-    if keras.backend.backend() == "jax":
-        from rnnzoo.training.distribute import _JAX_INITIALIZED
-
-        if _JAX_INITIALIZED:
-            import jax
-
-            return jax.process_index() == 0
-    return True
 
 
 class EpochRecorder(keras.callbacks.Callback):

@@ -4,6 +4,7 @@ import keras
 
 from rnnzoo.metrics import Perplexity
 from rnnzoo.validation import check_choice
+from rnnzoo.validation import check_fraction
 
 TASKS = ("auto", "multiclass", "binary", "regression", "language_model")
 
@@ -31,7 +32,7 @@ def infer_task(model):
 
 
 def compile_for(model, task="auto", learning_rate=1e-3, clipnorm=1.0, optimizer="adam",
-                jit_compile="auto", loss=None):
+                jit_compile="auto", label_smoothing=0.0, loss=None):
     """Compiles `model` with the loss and metrics of its task.
 
     Gradients are clipped by norm (`clipnorm`, default 1.0: exploding
@@ -46,6 +47,11 @@ def compile_for(model, task="auto", learning_rate=1e-3, clipnorm=1.0, optimizer=
         clipnorm: gradient-norm clipping; None to disable.
         optimizer: `"adam"`, `"adamw"`, `"sgd"` or `"rmsprop"`.
         jit_compile: passed to `model.compile`.
+        label_smoothing: for `"binary"` and `"multiclass"` models, smooths
+            the targets by this fraction. A multiclass model then takes
+            ONE-HOT targets (`keras.utils.to_categorical`): its loss and
+            accuracy are the categorical ones (Keras' sparse cross-entropy
+            has no label smoothing).
         loss: a Keras loss (name or object) to train on instead of the
             task's (e.g. `"mae"` for a forecaster of residuals); the task's
             metrics stay.
@@ -60,11 +66,20 @@ def compile_for(model, task="auto", learning_rate=1e-3, clipnorm=1.0, optimizer=
     >>> model = rnnzoo.compile_for(model, learning_rate=3e-3)
     >>> model.loss.__class__.__name__
     'SparseCategoricalCrossentropy'
+    >>> model = rnnzoo.compile_for(model, label_smoothing=0.1)
+    >>> model.loss.__class__.__name__, model.loss.label_smoothing
+    ('CategoricalCrossentropy', 0.1)
     """
     task = check_choice("task", task, TASKS)
     optimizer = check_choice("optimizer", optimizer, ("adam", "adamw", "sgd", "rmsprop"))
+    label_smoothing = check_fraction("label_smoothing", label_smoothing)
     if task == "auto":
         task = infer_task(model)
+    if label_smoothing and task not in ("binary", "multiclass"):
+        raise ValueError(
+            "Expected `label_smoothing` only for a binary or multiclass model. "
+            f"Received: label_smoothing={label_smoothing!r} for task={task!r}"
+        )
     optimizer = {
         "adam": keras.optimizers.Adam,
         "adamw": keras.optimizers.AdamW,
@@ -72,8 +87,11 @@ def compile_for(model, task="auto", learning_rate=1e-3, clipnorm=1.0, optimizer=
         "rmsprop": keras.optimizers.RMSprop,
     }[optimizer](learning_rate=learning_rate, clipnorm=clipnorm)
     if task == "binary":
-        task_loss = keras.losses.BinaryCrossentropy()
+        task_loss = keras.losses.BinaryCrossentropy(label_smoothing=label_smoothing)
         metrics = [keras.metrics.BinaryAccuracy(name="accuracy")]
+    elif label_smoothing:  # multiclass, one-hot targets
+        task_loss = keras.losses.CategoricalCrossentropy(label_smoothing=label_smoothing)
+        metrics = [keras.metrics.CategoricalAccuracy(name="accuracy")]
     elif task == "regression":
         task_loss = keras.losses.MeanSquaredError()
         metrics = [keras.metrics.MeanAbsoluteError(name="mae")]

@@ -1,4 +1,4 @@
-"""compile_for: the loss, metrics and clipping it picks per model."""
+"""compile_for: the loss, metrics, clipping and label smoothing it picks per model."""
 
 import keras
 import numpy as np
@@ -21,3 +21,54 @@ def test_compile_for_picks_loss_metrics_and_clipping():
     assert logs["perplexity"] == pytest.approx(np.exp(logs["loss"]), rel=1e-5)
     with pytest.raises(ValueError, match="task='ranking'"):
         rnnzoo.compile_for(clf, task="ranking")
+
+
+def _evaluate(model, x, y):
+    return model.evaluate(x, y, verbose=0, return_dict=True)
+
+
+def _loss(model, x, y):
+    return float(_evaluate(model, x, y)["loss"])
+
+
+@pytest.mark.multi_backend
+def test_multiclass_label_smoothing_is_the_smoothed_cross_entropy():
+    model = rnnzoo.dense_baseline(num_features=3, num_classes=4, units=4)
+    x = np.random.default_rng(0).normal(size=(16, 3)).astype("float32")
+    labels = np.arange(16) % 4
+    p = np.clip(model.predict(x, verbose=0), 1e-7, 1.0)
+    one_hot = np.eye(4)[labels]
+    smoothed = one_hot * 0.8 + 0.2 / 4
+    rnnzoo.compile_for(model, label_smoothing=0.2)
+    assert type(model.loss).__name__ == "CategoricalCrossentropy"
+    assert _loss(model, x, one_hot) == pytest.approx(
+        float(np.mean(-(smoothed * np.log(p)).sum(-1))), rel=1e-4)
+    assert _evaluate(model, x, one_hot)["accuracy"] == pytest.approx(
+        float(np.mean(p.argmax(-1) == labels)))
+    # Without smoothing the labels stay sparse.
+    rnnzoo.compile_for(model)
+    assert _loss(model, x, labels) == pytest.approx(
+        float(np.mean(-np.log(p[np.arange(16), labels]))), rel=1e-4)
+
+
+@pytest.mark.multi_backend
+def test_binary_label_smoothing_moves_targets_towards_one_half():
+    model = rnnzoo.dense_baseline(num_features=2, num_classes="binary", units=4)
+    x = np.random.default_rng(1).normal(size=(8, 2)).astype("float32")
+    y = (np.arange(8) % 2).astype("float32")
+    p = np.clip(model.predict(x, verbose=0)[:, 0], 1e-7, 1 - 1e-7)
+    rnnzoo.compile_for(model, label_smoothing=0.1)
+    target = y * 0.9 + 0.05
+    expected = -np.mean(target * np.log(p) + (1 - target) * np.log(1 - p))
+    assert _loss(model, x, y) == pytest.approx(float(expected), rel=1e-4)
+
+
+@pytest.mark.multi_backend
+def test_label_smoothing_errors_name_the_argument():
+    model = rnnzoo.dense_baseline(num_features=2, num_outputs=1)
+    with pytest.raises(ValueError, match=r"Received: label_smoothing=0.1 for task='regression'"):
+        rnnzoo.compile_for(model, label_smoothing=0.1)
+    classifier = rnnzoo.dense_baseline(num_features=2, num_classes=3)
+    for bad in (1.0, -0.1, "0.1"):
+        with pytest.raises(ValueError, match="Received: label_smoothing="):
+            rnnzoo.compile_for(classifier, label_smoothing=bad)

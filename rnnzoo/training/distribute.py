@@ -7,13 +7,16 @@ and nowhere else. The public entry points are:
   `keras.distribution.DataParallel` on JAX. Build and compile the model
   under `strategy.scope()`.
 - `fit(model, x, y, strategy=...)`: `model.fit` that also works under
-  `MultiWorkerMirroredStrategy` with Keras 3 (see `multi_worker_fix`).
+  `MultiWorkerMirroredStrategy` with Keras 3 (through the private
+  `_multi_worker_fix`).
 - `set_mixed_precision(enabled)`: `mixed_float16` on GPU, `mixed_bfloat16`
   elsewhere.
-- `add_arguments(parser)` / `apply(args)`: the recipes' `--strategy` and
-  `--mixed-precision` flags.
+- `is_chief()`: whether this process writes checkpoints and records.
 
-Why `multi_worker_fix` exists (keras-team/keras#20585,
+The command-line flags (`--strategy`, `--mixed-precision`, JAX
+multi-process) live in `rnnzoo.cli`; `rnnzoo.training.Runner` applies them.
+
+Why `_multi_worker_fix` exists (keras-team/keras#20585,
 tensorflow/tensorflow#72388): Keras 3.15's TensorFlow trainer fails twice
 under `MultiWorkerMirroredStrategy` in multi-worker mode.
 
@@ -169,6 +172,34 @@ def initialize_jax_processes(coordinator_address=None, num_processes=None, proce
     _JAX_INITIALIZED.append(True)
 
 
+def is_chief():
+    """Whether this process is the one that writes checkpoints and records.
+
+    TensorFlow: the `chief` task of `TF_CONFIG`, or worker 0 when the
+    cluster has no chief, or any process without `TF_CONFIG`. JAX: process
+    0 of a multi-process run (joined through `initialize_jax_processes`).
+
+    Example:
+
+    >>> is_chief()  # one process, no TF_CONFIG
+    True
+    """
+    raw = os.environ.get("TF_CONFIG")
+    if _backend() == "tensorflow" and raw:
+        config = json.loads(raw)
+        task = config.get("task", {})
+        cluster = config.get("cluster", {})
+        kind, index = task.get("type"), int(task.get("index", 0))
+        if kind == "chief":
+            return True
+        return kind == "worker" and index == 0 and "chief" not in cluster
+    if _backend() == "jax" and _JAX_INITIALIZED:
+        import jax
+
+        return jax.process_index() == 0
+    return True
+
+
 def strategy(kind="auto", devices=None, *, coordinator_address=None, num_processes=None,
              process_id=None):
     """Returns the data-parallel strategy for `kind` on the current backend.
@@ -303,14 +334,13 @@ def _fixed_maybe_symbolic_build(self, iterator=None, data_batch=None):
     Builds from the first local replica's batch: the symbolic build needs
     shapes and dtypes only.
     """
-    from keras.src import tree
 
     if self._distribute_strategy is None:
         return
     if iterator is not None:
         for _, _, it in iterator:
             batch = next(it)
-            data_batch = tree.map_structure(
+            data_batch = keras.tree.map_structure(
                 lambda v: _first_local_value(self.distribute_strategy, v), batch
             )
             break
@@ -321,11 +351,10 @@ def _fixed_maybe_symbolic_build(self, iterator=None, data_batch=None):
 def _all_replicas_mean(values, strategy):
     """Element-wise MEAN of `values` over every replica of every worker."""
     import tensorflow as tf
-    from keras.src import tree
 
     def replica_fn(v):
         context = tf.distribute.get_replica_context()
-        return tree.map_structure(
+        return keras.tree.map_structure(
             lambda t: context.all_reduce("MEAN", tf.cast(t, "float32"))
             if t.dtype.is_floating or t.dtype.is_integer else t,
             v,
@@ -334,7 +363,7 @@ def _all_replicas_mean(values, strategy):
     reduced = strategy.run(replica_fn, args=(values,))
     # After the all-reduce every replica holds the same value: take the
     # local first one.
-    return tree.map_structure(lambda v: _first_local_value(strategy, v), reduced)
+    return keras.tree.map_structure(lambda v: _first_local_value(strategy, v), reduced)
 
 
 def _make_fixed_reduce_per_replica(original):
@@ -359,7 +388,7 @@ _ORIGINALS = {}
 
 
 @contextlib.contextmanager
-def multi_worker_fix():
+def _multi_worker_fix():
     """Makes Keras 3 `fit`/`evaluate` work under MultiWorkerMirroredStrategy.
 
     Inside the block, the TensorFlow trainer builds models from the first
@@ -371,7 +400,7 @@ def multi_worker_fix():
 
     Example:
 
-    >>> with multi_worker_fix():
+    >>> with _multi_worker_fix():
     ...     pass  # model.fit(...) under a MultiWorkerMirroredStrategy
     """
     if _backend() != "tensorflow":
@@ -405,7 +434,7 @@ def fit(model, x=None, y=None, *, strategy=None, **kwargs):
 
     On TensorFlow, when the model was built under (or `strategy` is) a
     multi-worker `MultiWorkerMirroredStrategy`, training runs inside
-    `multi_worker_fix()`, and the trainer's functions are rebuilt so that
+    `_multi_worker_fix()`, and the trainer's functions are rebuilt so that
     functions traced before (without the fix) are not reused. On JAX the
     call runs under the `DataParallel` distribution's scope.
 
@@ -442,7 +471,7 @@ def _run(model, method, strategy, x, y, **kwargs):
     if strategy is None:
         strategy = _model_strategy(model)
     if _backend() == "tensorflow" and is_multi_worker(strategy):
-        with multi_worker_fix():
+        with _multi_worker_fix():
             # Functions traced outside the fix hold the broken reduction.
             model.train_function = model.test_function = None
             try:
@@ -503,57 +532,3 @@ def set_mixed_precision(enabled=True, policy=None):
         policy = "mixed_float16" if _has_gpu() else "mixed_bfloat16"
     keras.config.set_dtype_policy(policy)
     return policy
-
-
-# --------------------------------------------------------------------------
-# Recipe flags.
-
-
-def add_arguments(parser):
-    """Adds `--strategy` and `--mixed-precision` to an argparse parser.
-
-    Example:
-
-    >>> import argparse
-    >>> parser = argparse.ArgumentParser()
-    >>> add_arguments(parser)
-    >>> parser.parse_args(["--strategy", "mirrored"]).strategy
-    'mirrored'
-    """
-    group = parser.add_argument_group("distribution")
-    group.add_argument(
-        "--strategy", default="auto", choices=KINDS,
-        help="data-parallel strategy (see docs/distributed.md); --batch-size "
-        "is the global batch = per-replica batch x replicas",
-    )
-    group.add_argument(
-        "--mixed-precision", action="store_true",
-        help="mixed_float16 on GPU, mixed_bfloat16 elsewhere; outputs stay float32",
-    )
-    group.add_argument(
-        "--coordinator-address", default=None,
-        help="JAX multi-process: host:port of process 0",
-    )
-    group.add_argument("--num-processes", type=int, default=None,
-                       help="JAX multi-process: number of processes")
-    group.add_argument("--process-id", type=int, default=None,
-                       help="JAX multi-process: this process' index")
-    return parser
-
-
-def apply(args):
-    """Applies the flags of `add_arguments`: mixed precision, then the strategy.
-
-    Returns:
-        The strategy (build and compile the model under `strategy.scope()`,
-        train with `rnnzoo.fit(model, ..., strategy=strategy)`).
-    """
-    set_mixed_precision(bool(getattr(args, "mixed_precision", False)))
-    kwargs = {}
-    if _backend() == "jax":
-        kwargs = dict(
-            coordinator_address=getattr(args, "coordinator_address", None),
-            num_processes=getattr(args, "num_processes", None),
-            process_id=getattr(args, "process_id", None),
-        )
-    return strategy(getattr(args, "strategy", "auto"), **kwargs)

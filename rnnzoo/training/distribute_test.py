@@ -7,7 +7,6 @@ devices and on one device (logical devices must be configured before
 TensorFlow initialises, hence a fresh process).
 """
 
-import argparse
 import json
 import os
 import subprocess
@@ -199,8 +198,8 @@ def test_multi_worker_fix_is_scoped_and_reversible():
 
     build = tf_trainer.TensorFlowTrainer._maybe_symbolic_build
     reduce = tf_trainer.reduce_per_replica
-    with rnnzoo.multi_worker_fix():
-        with rnnzoo.multi_worker_fix():
+    with distribute._multi_worker_fix():
+        with distribute._multi_worker_fix():
             assert tf_trainer.reduce_per_replica._rnnzoo_fixed
         assert tf_trainer.reduce_per_replica is not reduce
         # Single-worker strategies keep Keras' own reduction.
@@ -259,28 +258,21 @@ def test_mixed_precision_every_preset_trains_with_float32_outputs():
     assert keras.config.dtype_policy().name == "float32"
 
 
-@pytest.mark.multi_backend
-def test_flags_build_a_strategy_and_set_the_policy():
-    parser = argparse.ArgumentParser()
-    distribute.add_arguments(parser)
-    args = parser.parse_args([])
-    assert (args.strategy, args.mixed_precision) == ("auto", False)
-    args = parser.parse_args(["--strategy", "one_device", "--mixed-precision"])
-    try:
-        s = distribute.apply(args)
-        assert keras.config.dtype_policy().name == "mixed_bfloat16"
-        assert rnnzoo.num_replicas(s) == 1
-        with distribute.scope(s):
-            model = tiny_model("gru_forecaster")
-        x, y = example_batch(model)
-        history = rnnzoo.fit(model, x, y, batch_size=4, verbose=0, strategy=s)
-        assert np.isfinite(history.history["loss"][0])
-    finally:
-        rnnzoo.set_mixed_precision(False)
-        if keras.backend.backend() == "jax":
-            keras.distribution.set_distribution(None)
-    with pytest.raises(SystemExit):
-        parser.parse_args(["--strategy", "nccl"])
+def test_is_chief_follows_tf_config(monkeypatch):
+    import json as json_
+
+    monkeypatch.delenv("TF_CONFIG", raising=False)
+    assert distribute.is_chief()
+    if keras.backend.backend() != "tensorflow":
+        return
+    for task, cluster, chief in [
+        ({"type": "chief", "index": 0}, {"chief": ["a"], "worker": ["b"]}, True),
+        ({"type": "worker", "index": 0}, {"chief": ["a"], "worker": ["b"]}, False),
+        ({"type": "worker", "index": 0}, {"worker": ["a", "b"]}, True),
+        ({"type": "worker", "index": 1}, {"worker": ["a", "b"]}, False),
+    ]:
+        monkeypatch.setenv("TF_CONFIG", json_.dumps({"task": task, "cluster": cluster}))
+        assert distribute.is_chief() is chief, (task, cluster)
 
 
 if __name__ == "__main__":

@@ -352,13 +352,3 @@ def run_search(hypermodel, x, y=None, *, validation_data=None, tuner="random", m
     best = search.get_best_models(num_models=1)[0]
     save_model(best, os.path.join(output_dir, "best.keras"))
     return best, rows
-
-
-def add_arguments(parser):
-    """Adds `--tune {random,hyperband,bayesian}` and `--max-trials N`."""
-    group = parser.add_argument_group("tuning")
-    group.add_argument("--tune", default=None, choices=TUNERS,
-                       help="search the builder's hyperparameters instead of one training run")
-    group.add_argument("--max-trials", type=int, default=10,
-                       help="trials for --tune random / bayesian")
-    return parser

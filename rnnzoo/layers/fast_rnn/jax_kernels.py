@@ -29,17 +29,16 @@ def has_gpu():
     return jax.default_backend() == "gpu"
 
 
-def _mask_array(xw, mask):
-    if mask is not None:
-        return jnp.asarray(mask, xw.dtype)
-    return jnp.zeros((xw.shape[0], 1, 1), xw.dtype)
+def _prepare(xw, u, mask):
+    """`(masked, m, units)`: the mask as a float array (zeros if None), the width."""
+    masked = mask is not None
+    m = jnp.asarray(mask, xw.dtype) if masked else jnp.zeros((xw.shape[0], 1, 1), xw.dtype)
+    return masked, m, u.shape[0]
 
 
 def lstm(xw, u, h0, c0, mask):
     """Runs the LSTM over all steps: `(hs, c_last)`, `hs` time-major."""
-    masked = mask is not None
-    m = _mask_array(xw, mask)
-    units = u.shape[0]
+    masked, m, units = _prepare(xw, u, mask)
 
     def forward(xw, u, h0, c0, m):
         def step(carry, inp):
@@ -80,9 +79,7 @@ def lstm(xw, u, h0, c0, mask):
 
 def gru(xw, u, rb, h0, mask):
     """Runs the GRU (reset after) over all steps: `hs`, time-major."""
-    masked = mask is not None
-    m = _mask_array(xw, mask)
-    units = u.shape[0]
+    masked, m, units = _prepare(xw, u, mask)
 
     def forward(xw, u, rb, h0, m):
         def step(h, inp):

@@ -164,8 +164,28 @@ def _time_major(layer, sequences, mask):
     return x, mask_tm
 
 
+class _FusedLoop:
+    """The `inner_loop` of both layers: Keras' unless eligible, else the fused one.
+
+    Subclasses define `_fused(x, initial_state, mask_tm)`: the time-major
+    states `hs` and the final states, from time-major inputs.
+    """
+
+    def inner_loop(self, sequences, initial_state, mask, training=False):
+        if fast_path_reason(self) is not None:
+            return super().inner_loop(sequences, initial_state, mask, training=training)
+        if isinstance(mask, (list, tuple)):
+            mask = mask[0]
+        if not isinstance(initial_state, (list, tuple)):
+            initial_state = [initial_state]
+        x, mask_tm = _time_major(self, _dropped(self, sequences, training), mask)
+        hs, states = self._fused(x, initial_state, mask_tm)
+        last_output, outputs = _finish(self, hs, mask_tm)
+        return last_output, outputs, states
+
+
 @keras.saving.register_keras_serializable(package="rnnzoo")
-class LSTM(keras.layers.LSTM):
+class LSTM(_FusedLoop, keras.layers.LSTM):
     """`keras.layers.LSTM` with a fused CPU loop and hand-written backward.
 
     Same arguments, variables, config and results as `keras.layers.LSTM`
@@ -180,27 +200,22 @@ class LSTM(keras.layers.LSTM):
     (2, 5, 8)
     """
 
-    def inner_loop(self, sequences, initial_state, mask, training=False):
-        if fast_path_reason(self) is not None:
-            return super().inner_loop(sequences, initial_state, mask, training=training)
-        if isinstance(mask, (list, tuple)):
-            mask = mask[0]
-        h0, c0 = initial_state[0], initial_state[1]
-        x, mask_tm = _time_major(self, _dropped(self, sequences, training), mask)
+    def _fused(self, x, initial_state, mask_tm):
         cell = self.cell
         xw = ops.matmul(x, cell.kernel) + cell.bias
-        hs, c_last = _kernels().lstm(xw, ops.convert_to_tensor(cell.recurrent_kernel), h0, c0, mask_tm)
-        last_output, outputs = _finish(self, hs, mask_tm)
-        return last_output, outputs, [hs[-1], c_last]
+        hs, c_last = _kernels().lstm(
+            xw, ops.convert_to_tensor(cell.recurrent_kernel), initial_state[0],
+            initial_state[1], mask_tm,
+        )
+        return hs, [hs[-1], c_last]
 
 
 @keras.saving.register_keras_serializable(package="rnnzoo")
-class GRU(keras.layers.GRU):
-    """`keras.layers.GRU` with a fused CPU loop and hand-written backward.
+class GRU(_FusedLoop, keras.layers.GRU):
+    """`keras.layers.GRU`, fused like `LSTM` (eligible with `reset_after=True`).
 
-    Same arguments, variables, config and results as `keras.layers.GRU`
-    (weights load both ways); see the module docstring for what is fused and
-    when. Serialises as `rnnzoo>GRU`.
+    A drop-in for `keras.layers.GRU`, weight-compatible both ways;
+    serialises as `rnnzoo>GRU`.
 
     Example:
 
@@ -210,16 +225,11 @@ class GRU(keras.layers.GRU):
     (2, 8)
     """
 
-    def inner_loop(self, sequences, initial_state, mask, training=False):
-        if fast_path_reason(self) is not None:
-            return super().inner_loop(sequences, initial_state, mask, training=training)
-        if isinstance(mask, (list, tuple)):
-            mask = mask[0]
-        h0 = initial_state[0] if isinstance(initial_state, (list, tuple)) else initial_state
-        x, mask_tm = _time_major(self, _dropped(self, sequences, training), mask)
+    def _fused(self, x, initial_state, mask_tm):
         cell = self.cell
         bias = ops.convert_to_tensor(cell.bias)
         xw = ops.matmul(x, cell.kernel) + bias[0]
-        hs = _kernels().gru(xw, ops.convert_to_tensor(cell.recurrent_kernel), bias[1], h0, mask_tm)
-        last_output, outputs = _finish(self, hs, mask_tm)
-        return last_output, outputs, [hs[-1]]
+        hs = _kernels().gru(
+            xw, ops.convert_to_tensor(cell.recurrent_kernel), bias[1], initial_state[0], mask_tm
+        )
+        return hs, [hs[-1]]

@@ -2,11 +2,13 @@
 
 import os
 
+import keras
 import numpy as np
 import pytest
 
 import rnnzoo
 from rnnzoo.layers import fast_rnn
+from rnnzoo.layers.kernel_report import kernel_report
 from rnnzoo.layers.layer_test_case import SAME
 from rnnzoo.layers.layer_test_case import run_layer_test
 
@@ -41,3 +43,16 @@ def test_a_model_saved_before_the_package_still_loads():
     outputs = np.asarray(model(np.array([[3, 4, 5, 0], [6, 7, 0, 0]])))
     np.testing.assert_allclose(outputs, [[0.259902, 0.265651, 0.474447],
                                          [0.419556, 0.12707, 0.453374]], atol=2e-6)
+
+
+@pytest.mark.parametrize("kwargs, reason", [
+    (dict(reset_after=False), "reset_after=False"),
+    (dict(recurrent_dropout=0.1), "recurrent_dropout=0.1 > 0"),
+    (dict(activation="relu", unroll=True), "activation is not tanh; unroll=True"),
+])
+def test_one_eligibility_rule_for_the_cpu_loop_and_cudnn(kwargs, reason):
+    layer = fast_rnn.GRU(4, **kwargs)
+    row = kernel_report(keras.Sequential([keras.Input((3, 2)), layer]))[0]
+    assert row["reason"] == row["cpu_reason"] == fast_rnn.fast_path_reason(layer) == reason
+    assert not row["fused"] and row["cpu_path"] == "keras generic loop"
+

@@ -27,19 +27,18 @@ def has_gpu():
     return bool(tf.config.list_logical_devices("GPU"))
 
 
-def _mask_tensor(xw, mask):
-    if mask is not None:
-        return tf.cast(mask, xw.dtype)
-    return tf.zeros([tf.shape(xw)[0], 1, 1], xw.dtype)
+def _prepare(xw, u, mask):
+    """`(masked, m, units, u)`: the mask as a float tensor (zeros if None), the
+    width, and `u` as a plain tensor (not a variable read) for the custom
+    gradient."""
+    masked = mask is not None
+    m = tf.cast(mask, xw.dtype) if masked else tf.zeros([tf.shape(xw)[0], 1, 1], xw.dtype)
+    return masked, m, u.shape[0], tf.identity(u)
 
 
 def lstm(xw, u, h0, c0, mask):
     """Runs the LSTM over all steps: `(hs, c_last)`, `hs` time-major."""
-    masked = mask is not None
-    m = _mask_tensor(xw, mask)
-    units = u.shape[0]
-    # Plain tensors (not variable reads) into the custom-gradient function.
-    u = tf.identity(u)
+    masked, m, units, u = _prepare(xw, u, mask)
 
     @tf.custom_gradient
     def run(xw, u, h0, c0, m):
@@ -80,11 +79,7 @@ def lstm(xw, u, h0, c0, mask):
 
 def gru(xw, u, rb, h0, mask):
     """Runs the GRU (reset after) over all steps: `hs`, time-major."""
-    masked = mask is not None
-    m = _mask_tensor(xw, mask)
-    units = u.shape[0]
-    # Plain tensors (not variable reads) into the custom-gradient function.
-    u = tf.identity(u)
+    masked, m, units, u = _prepare(xw, u, mask)
 
     @tf.custom_gradient
     def run(xw, u, rb, h0, m):
