@@ -131,7 +131,8 @@ def _add_config_flags(parser, config_class):
             continue  # `overrides` is `--set`
         default = getattr(defaults, field.name)
         help_text = field.metadata.get("help", "")
-        help_text = f"{help_text} (default {default!r})".strip()
+        if "(default" not in help_text:  # a help text may say what its default means
+            help_text = f"{help_text} (default {default!r})".strip()
         kwargs = dict(dest=field.name, default=argparse.SUPPRESS, help=help_text)
         if "choices" in field.metadata:
             kwargs["choices"] = field.metadata["choices"]
