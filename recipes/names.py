@@ -1,6 +1,6 @@
 """Surname -> language of origin (18 languages), character level.
 
-    python recipes/names.py                      # full run (13 min on 2 busy CPU cores)
+    python recipes/names.py                      # full run (4.4 min on the quiet 2-core CPU)
     python recipes/names.py --quick              # the demo run
     python recipes/names.py predict Hinton Satoshi Dovesky
     python recipes/names.py --strategy mirrored --batch-size 256   # all GPUs

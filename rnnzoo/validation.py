@@ -70,6 +70,31 @@ def check_fraction(arg, value, allow_zero=True):
     return float(value)
 
 
+def check_split_fractions(validation_fraction, test_fraction):
+    """Checks the validation and test fractions of a split; returns them as floats.
+
+    Each is a fraction in [0, 1) (`check_fraction`), and together they leave
+    some data for training.
+
+    Example:
+
+    >>> check_split_fractions(0.1, 0.2)
+    (0.1, 0.2)
+    >>> check_split_fractions(0.5, 0.5)
+    Traceback (most recent call last):
+    ...
+    ValueError: Expected `validation_fraction + test_fraction` < 1. Received: validation_fraction=0.5, test_fraction=0.5
+    """
+    validation_fraction = check_fraction("validation_fraction", validation_fraction)
+    test_fraction = check_fraction("test_fraction", test_fraction)
+    if validation_fraction + test_fraction >= 1:
+        raise ValueError(
+            "Expected `validation_fraction + test_fraction` < 1. Received: "
+            f"validation_fraction={validation_fraction}, test_fraction={test_fraction}"
+        )
+    return validation_fraction, test_fraction
+
+
 def check_exactly_one(**kwargs):
     """Checks that exactly one of the keyword arguments is not None."""
     given = [k for k, v in kwargs.items() if v is not None]

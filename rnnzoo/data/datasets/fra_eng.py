@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 
 from rnnzoo.data.datasets import resolve
-from rnnzoo.validation import check_fraction
+from rnnzoo.validation import check_split_fractions
 
 DATASET = "fra_eng"
 
@@ -72,16 +72,8 @@ def load_fra_eng(
     >>> data.train.x[0], data.train.y[0]  # doctest: +SKIP
     ('Go.', 'Va !')
     """
-    validation_fraction = check_fraction(
-        "validation_fraction", validation_fraction
-    )
-    test_fraction = check_fraction("test_fraction", test_fraction)
-    if validation_fraction + test_fraction >= 1:
-        raise ValueError(
-            "`validation_fraction + test_fraction` must be < 1. Received: "
-            f"validation_fraction={validation_fraction}, "
-            f"test_fraction={test_fraction}"
-        )
+    validation_fraction, test_fraction = check_split_fractions(validation_fraction,
+                                                               test_fraction)
     path = resolve.resolve_files(
         DATASET, ["fra.txt"], data_dir=data_dir, downloads=DOWNLOADS
     )["fra.txt"]

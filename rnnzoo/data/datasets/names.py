@@ -7,7 +7,7 @@ import unicodedata
 import numpy as np
 
 from rnnzoo.data.datasets import resolve
-from rnnzoo.validation import check_fraction
+from rnnzoo.validation import check_split_fractions
 
 DATASET = "names"
 
@@ -65,16 +65,8 @@ def load_names(
     (18, 'Arabic')
     >>> name, label = data.train.x[0], data.train.y[0]  # doctest: +SKIP
     """
-    validation_fraction = check_fraction(
-        "validation_fraction", validation_fraction
-    )
-    test_fraction = check_fraction("test_fraction", test_fraction)
-    if validation_fraction + test_fraction >= 1:
-        raise ValueError(
-            "`validation_fraction + test_fraction` must be < 1. Received: "
-            f"validation_fraction={validation_fraction}, "
-            f"test_fraction={test_fraction}"
-        )
+    validation_fraction, test_fraction = check_split_fractions(validation_fraction,
+                                                               test_fraction)
     paths = resolve.resolve_files(
         DATASET,
         [f"{language}.txt" for language in LANGUAGES],

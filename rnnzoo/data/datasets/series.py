@@ -7,7 +7,7 @@ import dataclasses
 import pandas as pd
 
 from rnnzoo.data.datasets import resolve
-from rnnzoo.validation import check_fraction
+from rnnzoo.validation import check_split_fractions
 
 DATASET = "timeseries"
 
@@ -298,16 +298,8 @@ def chronological_split(
     >>> len(train), len(validation), len(test)
     (7, 2, 1)
     """
-    validation_fraction = check_fraction(
-        "validation_fraction", validation_fraction
-    )
-    test_fraction = check_fraction("test_fraction", test_fraction)
-    if validation_fraction + test_fraction >= 1:
-        raise ValueError(
-            "`validation_fraction + test_fraction` must be < 1. Received: "
-            f"validation_fraction={validation_fraction}, "
-            f"test_fraction={test_fraction}"
-        )
+    validation_fraction, test_fraction = check_split_fractions(validation_fraction,
+                                                               test_fraction)
     n = len(frame)
     n_test = int(n * test_fraction)
     n_validation = int(n * validation_fraction)
