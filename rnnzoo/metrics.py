@@ -114,3 +114,42 @@ def corpus_chrf(hypotheses, references):
     metric = sacrebleu.metrics.CHRF(lowercase=True)
     score = metric.corpus_score(list(hypotheses), _reference_streams(references))
     return round(float(score.score), 2)
+
+
+def cider_d(hypotheses, references):
+    """Corpus CIDEr-D with the coco-caption scorer (`pycocoevalcap`), x 100, 2 decimals.
+
+    TF-IDF-weighted 1-4-gram cosine of each hypothesis against its
+    references, with CIDEr-D's count clipping and length penalty (sigma 6),
+    document frequencies taken over these references, averaged over the
+    examples. Texts are compared as whitespace-split tokens: tokenise (and
+    lower-case) both sides the same way first.
+
+    Args:
+        hypotheses: one string per example.
+        references: per example, one reference string or a tuple of them.
+
+    Returns:
+        A float (0 for no overlap; 100 is not a ceiling).
+
+    Example:
+
+    >>> refs = [("a dog runs on grass", "a brown dog runs"),
+    ...         ("a man rides a bike", "a cyclist on a road")]
+    >>> cider_d(["a dog runs on grass", "a man rides a bike"], refs) > cider_d(
+    ...     ["a man rides a bike", "a dog runs on grass"], refs)
+    True
+    """
+    from pycocoevalcap.cider.cider import Cider
+
+    hypotheses = list(hypotheses)
+    references = [(r,) if isinstance(r, str) else tuple(r) for r in references]
+    if len(hypotheses) != len(references):
+        raise ValueError("Expected one reference tuple per hypothesis. Received: "
+                         f"{len(hypotheses)} hypotheses and {len(references)} references")
+    if not hypotheses:
+        return 0.0
+    gts = {i: list(r) for i, r in enumerate(references)}
+    res = {i: [h] for i, h in enumerate(hypotheses)}
+    score, _ = Cider().compute_score(gts, res)
+    return round(100.0 * float(score), 2)

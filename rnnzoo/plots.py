@@ -346,11 +346,13 @@ def plot_strip_attention(path, images, attention, captions, grid_width,
     return path
 
 
-def plot_captions(path, image_paths, captions, attention, grid_shape, words=5):
-    """Images with their generated caption and where the model looked.
+def plot_captions(path, image_paths, captions, attention, grid_shape, words=5, columns=6):
+    """Images with their generated caption and where the model looked at each word.
 
-    One row per image: the image titled with the caption, then the
-    attention map of each of the first `words` emitted words overlaid on it.
+    The "Show, Attend and Tell" figure: per image, the photograph titled
+    with its caption, then the attention map of each emitted word
+    (bilinearly upsampled over the photograph, brighter = more weight),
+    wrapped over rows of `columns` panels.
 
     Args:
         path: PNG file to write.
@@ -359,7 +361,8 @@ def plot_captions(path, image_paths, captions, attention, grid_shape, words=5):
         attention: one `(steps, regions)` array per image; the regions are
             a `grid_shape` grid.
         grid_shape: `(rows, columns)` of the encoder's feature grid.
-        words: attention maps shown per image.
+        words: attention maps shown per image (None: every word).
+        columns: panels per figure row.
 
     Returns:
         `path`.
@@ -378,23 +381,26 @@ def plot_captions(path, image_paths, captions, attention, grid_shape, words=5):
     import keras
 
     plt = pyplot()
-    rows = len(image_paths)
-    fig, axes = plt.subplots(rows, words + 1, figsize=(2.0 * (words + 1), 2.2 * rows),
+    shown = [len(c) if words is None else min(words, len(c)) for c in captions]
+    layout = [int(np.ceil((n + 1) / columns)) for n in shown]  # figure rows per image
+    fig, axes = plt.subplots(sum(layout), columns, figsize=(2.0 * columns, 2.2 * sum(layout)),
                              squeeze=False)
-    for r, (p, caption) in enumerate(zip(image_paths, captions)):
+    for ax in axes.ravel():
+        ax.axis("off")
+    top = 0
+    for p, caption, maps, n, height in zip(image_paths, captions, attention, shown, layout):
         image = keras.utils.img_to_array(keras.utils.load_img(p)) / 255.0
-        axes[r, 0].imshow(image)
-        axes[r, 0].set_title(" ".join(caption)[:48] or "(empty)", fontsize=7)
-        for k in range(words):
-            ax = axes[r, k + 1]
+        panels = [axes[top + k // columns, k % columns] for k in range(n + 1)]
+        panels[0].imshow(image)
+        panels[0].set_title(" ".join(caption)[:40] or "(empty)", fontsize=7)
+        for k in range(n):
+            ax = panels[k + 1]
             ax.imshow(image)
-            if k < len(caption):
-                grid = np.asarray(attention[r][k]).reshape(grid_shape)
-                ax.imshow(grid, cmap="inferno", alpha=0.6,
-                          extent=(0, image.shape[1], image.shape[0], 0))
-                ax.set_title(caption[k], fontsize=8)
-        for ax in axes[r]:
-            ax.axis("off")
+            grid = np.asarray(maps[k], "float32").reshape(grid_shape)
+            ax.imshow(grid, cmap="gray", alpha=0.6, interpolation="bilinear",
+                      extent=(0, image.shape[1], image.shape[0], 0))
+            ax.set_title(caption[k], fontsize=8)
+        top += height
     fig.tight_layout()
     save_figure(fig, path)
     return path

@@ -73,7 +73,8 @@ def test_captioning_quick_beats_chance(tmp_path, saved_models):
     from rnnzoo.tasks import captioning
     from rnnzoo.tasks.captioning import digit_strips
 
-    metrics = cli.main(captioning, ["--quick", "--output-dir", str(tmp_path)])
+    metrics = cli.main(captioning, ["--dataset", "digit_strips", "--quick",
+                                    "--output-dir", str(tmp_path)])
     # Chance: 0.1 per digit, 7e-5 per sequence. Stated margins: per-digit
     # accuracy >= 0.5 (5x chance) and exact-sequence accuracy >= 0.1.
     assert metrics["digit_accuracy"] >= 0.5

@@ -107,3 +107,58 @@ class SequenceAttention(keras.layers.Layer):
         config = super().get_config()
         config.update(kind=self.kind, units=self.units)
         return config
+
+
+@keras.saving.register_keras_serializable(package="rnnzoo")
+class AttentionPenalty(keras.layers.Layer):
+    """The doubly stochastic attention penalty of "Show, Attend and Tell", as a layer loss.
+
+    Xu et al. (2015, eq. 14) add `lambda * sum_i (1 - sum_t alpha_ti)**2` to
+    the caption's summed log-loss, pushing the model to look at every
+    region over the caption. rnnzoo's losses are means over tokens, so the
+    penalty of each caption is divided by its length: `weight *
+    mean_batch(sum_i (1 - sum_t alpha_ti)**2 / steps)`, padded steps left out.
+    It is added with `add_loss` (`model.losses`); the inputs pass through.
+
+    Args:
+        weight: the penalty's weight (`lambda`; the paper uses 1).
+
+    Call arguments:
+        inputs: any tensor, returned unchanged.
+        attention: `(batch, time, regions)` attention weights.
+        step_mask: optional `(batch, time)` boolean mask of the real steps.
+
+    Example:
+
+    >>> import numpy as np
+    >>> layer = AttentionPenalty(1.0)
+    >>> _ = layer(np.zeros((1, 2)), np.full((1, 2, 2), 0.5))
+    >>> float(layer.losses[0])  # each region got 1 in all: no penalty
+    0.0
+    """
+
+    def __init__(self, weight=1.0, **kwargs):
+        super().__init__(**kwargs)
+        self.weight = float(weight)
+        if not self.weight >= 0:
+            raise ValueError(f"Expected `weight` to be >= 0. Received: weight={weight!r}")
+
+    def call(self, inputs, attention, step_mask=None):
+        attention = ops.cast(attention, "float32")
+        if step_mask is None:
+            steps = ops.cast(ops.shape(attention)[1], "float32")
+        else:
+            mask = ops.cast(step_mask, "float32")
+            attention = attention * mask[..., None]
+            steps = ops.maximum(ops.sum(mask, axis=1), 1.0)
+        coverage = ops.sum(ops.square(1.0 - ops.sum(attention, axis=1)), axis=-1)
+        self.add_loss(self.weight * ops.mean(coverage / steps))
+        return inputs
+
+    def compute_output_spec(self, inputs, attention, step_mask=None):
+        return keras.KerasTensor(inputs.shape, dtype=inputs.dtype)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(weight=self.weight)
+        return config

@@ -41,3 +41,24 @@ def test_layer(kind, units, num_weights, tmp_path):
 def test_bad_kind_names_the_argument():
     with pytest.raises(ValueError, match=r"Expected `kind` to be one of .*Received: kind='dot'"):
         SequenceAttention("dot")
+
+
+@pytest.mark.multi_backend
+def test_attention_penalty_is_show_attend_tells_term_per_step():
+    from rnnzoo.layers.attention import AttentionPenalty
+
+    # Two regions, three steps; the second caption has two real steps.
+    weights = np.array([[[1.0, 0.0], [1.0, 0.0], [0.5, 0.5]],
+                        [[0.0, 1.0], [0.5, 0.5], [1.0, 0.0]]], "float32")
+    mask = np.array([[True, True, True], [True, True, False]])
+    layer = AttentionPenalty(2.0)
+    x = np.ones((2, 3, 4), "float32")
+    np.testing.assert_array_equal(np.asarray(layer(x, weights, mask)), x)  # passes through
+    # Caption 1: sums over steps (2.5, 0.5): (1-2.5)^2 + (1-0.5)^2 = 2.5, / 3 steps.
+    # Caption 2: padded step left out, sums (0.5, 1.5): 0.25 + 0.25 = 0.5, / 2 steps.
+    expected = 2.0 * (2.5 / 3 + 0.5 / 2) / 2
+    np.testing.assert_allclose(float(layer.losses[0]), expected, rtol=1e-6)
+    config = AttentionPenalty.from_config(layer.get_config()).get_config()
+    assert config["weight"] == 2.0
+    with pytest.raises(ValueError, match="Received: weight=-1"):
+        AttentionPenalty(-1)

@@ -2,6 +2,8 @@
 
 import keras
 
+from rnnzoo.layers.attention import AttentionPenalty
+from rnnzoo.layers.masks import PaddingMask
 from rnnzoo.layers.recurrent_stack import CELLS
 from rnnzoo.layers.recurrent_stack import layer_units
 from rnnzoo.models.common import check_builder_name
@@ -53,6 +55,7 @@ def sequence_generator(
     recurrent_dropout=0.0,
     layer_norm=False,
     attention="bahdanau",
+    attention_penalty=0.0,
     name="sequence_generator",
 ):
     """Builds a one-to-many generator: a conditioning input -> a token sequence.
@@ -63,8 +66,10 @@ def sequence_generator(
       features, attended over at every step ("Show, Attend and Tell");
     - `image_shape=(height, width, channels)` with `image_encoder`: raw images
       through an image encoder (any `keras.applications`-style model mapping
-      images to `(h, w, c)` features, or `"small_cnn"`), whose output grid is
-      attended over.
+      images to `(h, w, c)` features, `"small_cnn"`, or `"efficientnet_lite0"`:
+      `rnnzoo.image_encoders.efficientnet_lite0` with its ImageNet weights,
+      frozen, inputs 224 x 224 RGB in 0-255), whose output grid is attended
+      over.
 
     The conditioning input is projected to a memory (`{name}_memory`, tanh
     `Dense` to the decoder width); its mean (or the feature vector) seeds the
@@ -77,11 +82,16 @@ def sequence_generator(
             included (id 0 is padding; every id is below it).
         num_features, feature_grid_shape, image_shape: the conditioning input
             (exactly one).
-        image_encoder: `"small_cnn"` or a `keras.Model` (with `image_shape`).
+        image_encoder: `"small_cnn"`, `"efficientnet_lite0"` (frozen ImageNet
+            weights; set `model.get_layer(...).trainable` to fine-tune) or a
+            `keras.Model` (with `image_shape`).
         embedding_dim: token embedding width.
         cell, units, num_layers, residual, dropout, recurrent_dropout,
         layer_norm: the decoder stack.
         attention: `None`, `"luong"` or `"bahdanau"` (needs a grid or images).
+        attention_penalty: weight of the doubly stochastic attention penalty
+            of "Show, Attend and Tell" (`rnnzoo.layers.AttentionPenalty`,
+            added to the loss; 0 = none; needs `attention`).
         name: the model name and prefix of every layer name.
 
     Returns:
@@ -132,11 +142,20 @@ def sequence_generator(
             )
         conditioning = keras.Input(shape=tuple(image_shape), name=f"{name}_images")
         if isinstance(image_encoder, str):
-            check_choice("image_encoder", image_encoder, ("small_cnn",))
-            image_encoder = small_cnn(image_shape, name=f"{name}_small_cnn")
+            check_choice("image_encoder", image_encoder, ("small_cnn", "efficientnet_lite0"))
+            if image_encoder == "small_cnn":
+                image_encoder = small_cnn(image_shape, name=f"{name}_small_cnn")
+            else:
+                from rnnzoo.image_encoders import efficientnet_lite0
+
+                image_encoder = efficientnet_lite0(
+                    include_top=False, input_shape=tuple(image_shape),
+                    name=f"{name}_efficientnet_lite0")
+                image_encoder.trainable = False
         elif not isinstance(image_encoder, keras.Model):
             raise ValueError(
-                "Expected `image_encoder` to be 'small_cnn' or a keras.Model. "
+                "Expected `image_encoder` to be 'small_cnn', 'efficientnet_lite0' or a "
+                "keras.Model. "
                 f"Received: image_encoder={image_encoder!r}"
             )
         features = image_encoder(conditioning)
@@ -144,6 +163,9 @@ def sequence_generator(
             (-1, features.shape[-1]), name=f"{name}_feature_grid_reshape"
         )(features)
 
+    if attention_penalty and attention is None:
+        raise ValueError("The attention penalty needs attention. Received: "
+                         f"attention_penalty={attention_penalty!r} with attention=None")
     memory = None
     if grid is not None:
         memory = keras.layers.Dense(widths[-1], activation="tanh", name=f"{name}_memory")(grid)
@@ -152,7 +174,7 @@ def sequence_generator(
         summary = conditioning
     initial_state = bridge_states({"h": summary}, cell, widths, name)
     target = keras.Input(shape=(None,), dtype="int32", name=f"{name}_decoder_tokens")
-    probabilities, _, _ = build_decoder(
+    probabilities, _, weights = build_decoder(
         target,
         prefix=f"{name}_decoder",
         vocabulary_size=vocabulary_size,
@@ -168,4 +190,7 @@ def sequence_generator(
         memory=memory,
         initial_state=initial_state,
     )
+    if attention_penalty:
+        probabilities = AttentionPenalty(attention_penalty, name=f"{name}_attention_penalty")(
+            probabilities, weights, PaddingMask(name=f"{name}_penalty_mask")(target))
     return keras.Model(inputs=[conditioning, target], outputs=probabilities, name=name)

@@ -46,3 +46,31 @@ def test_small_cnn_grid():
 def test_bad_arguments_name_the_argument(kwargs, received):
     with pytest.raises(ValueError, match=f"Received: .*{received}"):
         sequence_generator(vocabulary_size=9, **kwargs)
+
+
+def test_attention_penalty_joins_the_training_loss_and_reloads(tmp_path):
+    import keras
+
+    grid = RNG.normal(size=(3, 4, 5)).astype("float32")
+    kwargs = dict(vocabulary_size=9, feature_grid_shape=(4, 5), embedding_dim=6, units=6,
+                  name="gen")
+    keras.utils.set_random_seed(0)
+    plain = sequence_generator(**kwargs)
+    keras.utils.set_random_seed(0)
+    penalised = sequence_generator(attention_penalty=1.0, **kwargs)
+    penalised.set_weights(plain.get_weights())  # no weights of its own
+    np.testing.assert_allclose(penalised.predict([grid, TARGET_IN], verbose=0),
+                               plain.predict([grid, TARGET_IN], verbose=0), rtol=1e-6)
+    for model in (plain, penalised):
+        model.compile(loss="sparse_categorical_crossentropy")
+    gap = (penalised.evaluate([grid, TARGET_IN], TARGET_OUT, verbose=0)
+           - plain.evaluate([grid, TARGET_IN], TARGET_OUT, verbose=0))
+    # 4 regions, at most 3 steps: sum_i (1 - sum_t a_ti)^2 / steps > 0.
+    assert gap > 0.05
+    path = str(tmp_path / "penalised.keras")
+    penalised.save(path)
+    again = keras.saving.load_model(path)
+    np.testing.assert_allclose(again.predict([grid, TARGET_IN], verbose=0),
+                               penalised.predict([grid, TARGET_IN], verbose=0), rtol=1e-6)
+    with pytest.raises(ValueError, match="Received: attention_penalty=1.0"):
+        sequence_generator(attention=None, attention_penalty=1.0, **kwargs)

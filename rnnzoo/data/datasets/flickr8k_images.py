@@ -1,34 +1,36 @@
-"""Flickr8k with images: cached encoder features, caption vectorisation, caption batches.
+"""Flickr8k photographs: where the images are, caption vocabularies and caption batches.
 
-The data of the captioning task's Flickr8k run
-(`recipes/captioning.py --dataset flickr8k`, `rnnzoo.tasks.captioning.flickr8k`):
+The data of the captioning task's Flickr8k run (`recipes/captioning.py`,
+`rnnzoo.tasks.captioning.flickr8k`):
 
-- Images: Jason Brownlee's mirror of `Flickr8k_Dataset.zip` (8,091 JPEGs,
-  about 1 GB), fetched with `keras.utils.get_file` and checked against its
-  MD5 (`IMAGES_MD5`, the hash pinned by mlverse/torchdatasets), or read from
-  `images_dir` (any folder holding the `.jpg` files).
-- Captions: `rnnzoo.data.datasets.load_flickr8k_captions` (shared folder, Keras
-  cache, or the pinned sha256-verified download) with the official
+- Images: a folder of the `.jpg` files, found by `find_images_dir`:
+  `images_dir`, then `$RNNZOO_DATA_DIR/flickr8k_images/`, then the Keras
+  cache (an extracted official zip). `images_dir="download"` fetches the
+  official `Flickr8k_Dataset.zip` (8,091 JPEGs, about 1 GB) with
+  `keras.utils.get_file`, checked against its MD5 (`IMAGES_MD5`). Nothing
+  is downloaded unless asked: with no images anywhere the error names the
+  folders searched and the variable.
+- Captions: `rnnzoo.data.datasets.load_flickr8k_captions` with the official
   6,000 / 1,000 / 1,000 train / dev / test image lists.
-- Features: a `keras.applications` encoder without its top (weights
-  downloaded by Keras; `weights=None` for offline tests) maps each image to
-  a grid of region features `(regions, channels)`, computed ONCE and cached
-  to disk (`features_<encoder>_<weights>_<split>.npz`, keyed by image ids).
-- Captions are lower-cased and split by a Keras `TextVectorization` layer
-  adapted on the training captions, each wrapped in `startseq ... endseq`.
+- Captions are lower-cased with punctuation stripped (Keras'
+  `lower_and_strip_punctuation`), split on whitespace and wrapped in
+  `startseq ... endseq`; the vocabulary is every word seen `min_count`
+  times in the training captions.
+
+Image features (an ImageNet encoder's grid) are the task's business
+(`rnnzoo.tasks.captioning.features`).
 """
 
 from __future__ import annotations
 
-import dataclasses
-import functools
 import os
 
 import keras
 import numpy as np
 
-from rnnzoo.io import atomic_path
+from rnnzoo.data.datasets import resolve
 
+DATASET = "flickr8k_images"
 IMAGES_ORIGIN = (
     "https://github.com/jbrownlee/Datasets/releases/download/Flickr8k/"
     "Flickr8k_Dataset.zip"
@@ -37,41 +39,11 @@ IMAGES_MD5 = "f18a1e2920de5bd84dae7cf08ec78978"
 """MD5 of `Flickr8k_Dataset.zip` (as pinned by mlverse/torchdatasets)."""
 
 START, END = "startseq", "endseq"
-
-ENCODERS = {
-    # name: (keras.applications attribute, its module, input size)
-    "mobilenet_v2": ("MobileNetV2", "mobilenet_v2", 224),
-    "efficientnet_b0": ("EfficientNetB0", "efficientnet", 224),
-    "inception_v3": ("InceptionV3", "inception_v3", 299),
-}
-"""Image encoders: MobileNetV2 (7x7x1280 grid) is the CPU-friendly default;
-InceptionV3 (8x8x2048) is the "Show, Attend and Tell"-style choice."""
-
-
-@dataclasses.dataclass
-class Flickr8kFeatures:
-    """Image-feature grids and captions per split (see `load_flickr8k`).
-
-    Attributes:
-        features: `{"train"|"validation"|"test": float32 array (images,
-            regions, channels)}`.
-        image_ids: `{split: list of image file names}` aligned with
-            `features`.
-        captions: `{split: list of tuples of raw captions}` (5 per image).
-        images_dir: the folder the images were read from.
-        encoder: encoder name; `grid_shape`: `(rows, columns)` of its grid.
-    """
-
-    features: dict
-    image_ids: dict
-    captions: dict
-    images_dir: str
-    encoder: str
-    grid_shape: tuple
+STANDARDIZE = "lower_and_strip_punctuation"
 
 
 def download_images(cache_dir=None):
-    """Fetches and extracts `Flickr8k_Dataset.zip` (MD5-checked) once.
+    """Fetches and extracts the official `Flickr8k_Dataset.zip` (MD5-checked) once.
 
     Returns:
         The folder holding the `.jpg` files.
@@ -79,178 +51,182 @@ def download_images(cache_dir=None):
     path = keras.utils.get_file(
         "Flickr8k_Dataset.zip", IMAGES_ORIGIN, file_hash=IMAGES_MD5,
         hash_algorithm="md5", extract=True, cache_dir=cache_dir,
-        cache_subdir=os.path.join("datasets", "rnnzoo", "flickr8k_images"),
+        cache_subdir=os.path.join(resolve.CACHE_SUBDIR, DATASET),
     )
-    return _jpeg_folder(path if os.path.isdir(path) else os.path.dirname(path))
+    folder = _jpeg_folder(path if os.path.isdir(path) else os.path.dirname(path))
+    if folder is None:
+        raise FileNotFoundError(f"No .jpg images under {path!r} after extracting "
+                                f"{IMAGES_ORIGIN}.")
+    return folder
 
 
 def _jpeg_folder(root):
     for folder, _, files in os.walk(root):
         if any(f.lower().endswith(".jpg") for f in files):
             return folder
-    raise FileNotFoundError(f"No .jpg images under {root!r}.")
+    return None
 
 
-@functools.lru_cache(maxsize=1)
-def _encoder(name, weights):
-    # Cached: the three splits share one encoder (one build, one traced
-    # predict; with `weights=None`, the same random weights for every split).
-    if name not in ENCODERS:
-        raise ValueError(
-            f"Expected `encoder` to be one of {sorted(ENCODERS)}. "
-            f"Received: encoder={name!r}"
-        )
-    attr, module, size = ENCODERS[name]
-    builder = getattr(keras.applications, attr)
-    model = builder(include_top=False, weights=weights,
-                    input_shape=(size, size, 3))
-    preprocess = getattr(keras.applications, module).preprocess_input
-    return model, preprocess, size
+def find_images_dir(images_dir=None):
+    """The folder of the Flickr8k `.jpg` images.
 
-
-def image_features(paths, *, encoder="mobilenet_v2", weights="imagenet",
-                   batch_size=32, verbose=0):
-    """Encodes images into `(n, regions, channels)` float32 feature grids.
+    Looks in `images_dir`, then `$RNNZOO_DATA_DIR/flickr8k_images/`, then
+    the Keras cache (`$KERAS_HOME/datasets/rnnzoo/flickr8k_images/`, an
+    extracted official zip). `images_dir="download"` downloads the official
+    zip (about 1 GB, MD5-checked) instead.
 
     Args:
-        paths: image file paths.
-        encoder: a name of `ENCODERS`.
-        weights: `"imagenet"` (downloaded by Keras) or `None` (random;
-            offline tests).
-        batch_size: images per encoder call.
+        images_dir: a folder of the images, `"download"`, or None.
 
     Returns:
-        `(features, grid_shape)`.
+        The folder (a `str`).
+
+    Raises:
+        ValueError: `images_dir` is given but is not a folder.
+        rnnzoo.data.datasets.resolve.DatasetNotFoundError: no images in any
+            folder searched (the message names them and `RNNZOO_DATA_DIR`).
 
     Example:
 
-    >>> f, grid = image_features(["a.jpg"], weights=None)  # doctest: +SKIP
-    >>> f.shape, grid  # doctest: +SKIP
-    ((1, 49, 1280), (7, 7))
+    >>> find_images_dir()  # doctest: +SKIP
+    '/data/flickr8k_images'
     """
-    model, preprocess, size = _encoder(encoder, weights)
-    rows, cols, channels = model.output_shape[1:]
-    out = np.zeros((len(paths), rows * cols, channels), dtype="float32")
-    for start in range(0, len(paths), batch_size):
-        batch = np.stack([
-            keras.utils.img_to_array(
-                keras.utils.load_img(p, target_size=(size, size)))
-            for p in paths[start:start + batch_size]
-        ])
-        grid = np.asarray(model.predict(preprocess(batch), verbose=verbose))
-        out[start:start + len(batch)] = grid.reshape(len(batch), rows * cols,
-                                                     channels)
-    return out, (int(rows), int(cols))
-
-
-def cached_features(cache_path, image_ids, paths, **kwargs):
-    """`image_features`, read from / written to `cache_path` (`.npz`).
-
-    The cache is used only when it holds exactly `image_ids` in that order;
-    it is written atomically (temp file + rename).
-
-    Returns:
-        `(features, grid_shape)`.
-    """
-    if os.path.exists(cache_path):
-        with np.load(cache_path) as cache:
-            if list(cache["image_ids"]) == list(image_ids):
-                return cache["features"], tuple(int(v) for v in cache["grid"])
-    features, grid = image_features(paths, **kwargs)
-    with atomic_path(cache_path) as tmp:
-        with open(tmp, "wb") as f:
-            np.savez(f, features=features, image_ids=np.array(image_ids), grid=np.array(grid))
-    return features, grid
-
-
-def load_flickr8k(images_dir=None, captions_dir=None, *,
-                  encoder="mobilenet_v2", weights="imagenet", cache_dir=None,
-                  max_images=None, verbose=0):
-    """Flickr8k image-feature grids and captions for the official splits.
-
-    Args:
-        images_dir: folder of the `.jpg` images (default: download
-            `IMAGES_ORIGIN`, MD5-checked, into the Keras cache).
-        captions_dir: passed to `load_flickr8k_captions` as `data_dir`.
-        encoder: a name of `ENCODERS`.
-        weights: `"imagenet"` or `None`.
-        cache_dir: where feature caches go (default: `<images_dir>/../
-            rnnzoo_features`, or `~/.keras/rnnzoo_features` when that is
-            not writable).
-        max_images: keep the first N images of each split (official order).
-        verbose: Keras verbosity while encoding.
-
-    Returns:
-        A `Flickr8kFeatures`.
-
-    Example:
-
-    >>> data = load_flickr8k()  # doctest: +SKIP
-    >>> data.features["test"].shape  # doctest: +SKIP
-    (1000, 49, 1280)
-    """
-    from rnnzoo.data.datasets.flickr8k import load_flickr8k_captions
-
-    captions = load_flickr8k_captions(data_dir=captions_dir)
-    images_dir = images_dir or download_images()
-    if cache_dir is None:
-        cache_dir = os.path.join(os.path.dirname(os.path.abspath(images_dir)),
-                                 "rnnzoo_features")
-        if not os.access(os.path.dirname(cache_dir), os.W_OK):
-            cache_dir = os.path.join(os.path.expanduser("~"), ".keras",
-                                     "rnnzoo_features")
-    tag = f"{encoder}_{weights or 'random'}"
-    out = Flickr8kFeatures({}, {}, {}, images_dir, encoder, None)
-    for split in ("train", "validation", "test"):
-        items = list(getattr(captions, split).items())[:max_images]
-        ids = [image_id for image_id, _ in items]
-        paths = [os.path.join(images_dir, i) for i in ids]
-        missing = [p for p in paths if not os.path.exists(p)]
-        if missing:
-            raise FileNotFoundError(
-                f"{len(missing)} {split} images missing from {images_dir!r}, "
-                f"e.g. {missing[0]!r}."
-            )
-        suffix = f"_first{max_images}" if max_images else ""
-        features, grid = cached_features(
-            os.path.join(cache_dir, f"features_{tag}_{split}{suffix}.npz"),
-            ids, paths, encoder=encoder, weights=weights, verbose=verbose,
-        )
-        out.features[split] = features
-        out.image_ids[split] = ids
-        out.captions[split] = [c for _, c in items]
-        out.grid_shape = grid
-    return out
-
-
-def caption_vectorizer(train_captions, *, max_tokens=5000, max_length=24):
-    """A Keras `TextVectorization` adapted on `startseq caption endseq`.
-
-    Lower-cases and strips punctuation; `max_length` includes the two
-    markers.
-
-    Example:
-
-    >>> v = caption_vectorizer([("A dog runs.",), ("A cat sits!",)],
-    ...                        max_length=6)
-    >>> vocab = v.get_vocabulary()
-    >>> [str(vocab[i]) for i in np.asarray(v([f"{START} A dog sits. {END}"]))[0] if i]
-    ['startseq', 'a', 'dog', 'sits', 'endseq']
-    """
-    layer = keras.layers.TextVectorization(
-        max_tokens=max_tokens, standardize="lower_and_strip_punctuation",
-        output_sequence_length=max_length,
+    if images_dir == "download":
+        return download_images()
+    if images_dir is not None:
+        if not os.path.isdir(images_dir):
+            raise ValueError("Expected `images_dir` to be a folder of Flickr8k .jpg images or "
+                             f"'download'. Received: images_dir={images_dir!r}")
+        return str(images_dir)
+    searched = []
+    parent = os.environ.get(resolve.ENV_VAR)
+    if parent:
+        searched.append(os.path.join(parent, DATASET))
+    searched.append(str(resolve.cache_dir(DATASET)))
+    for folder in searched:
+        found = _jpeg_folder(folder) if os.path.isdir(folder) else None
+        if found:
+            return found
+    raise resolve.DatasetNotFoundError(
+        f"No Flickr8k images found. Searched: {', '.join(map(repr, searched))}"
+        f"{'' if parent else f' (${resolve.ENV_VAR} is not set)'}. Set "
+        f"${resolve.ENV_VAR} to the folder holding `{DATASET}/`, pass `images_dir` "
+        "(`--images-dir`), or `images_dir='download'` to fetch the official zip "
+        f"(about 1 GB) from {IMAGES_ORIGIN}."
     )
-    layer.adapt([f"{START} {c} {END}" for caps in train_captions for c in caps])
-    return layer
+
+
+def image_paths(images_dir, image_ids, split="train"):
+    """The paths of `image_ids` in `images_dir`; a clear error when any is missing.
+
+    Raises:
+        FileNotFoundError: naming the split, the folder, the first missing
+            file and `RNNZOO_DATA_DIR`.
+
+    Example:
+
+    >>> image_paths("/data/flickr8k_images", ["a.jpg"])  # doctest: +SKIP
+    ['/data/flickr8k_images/a.jpg']
+    """
+    paths = [os.path.join(images_dir, i) for i in image_ids]
+    missing = [p for p in paths if not os.path.isfile(p)]
+    if missing:
+        raise FileNotFoundError(
+            f"{len(missing)} of the {len(paths)} Flickr8k {split} images are missing from "
+            f"{images_dir!r} (e.g. {os.path.basename(missing[0])!r}). Point "
+            f"${resolve.ENV_VAR} at the folder holding `{DATASET}/`, or pass `images_dir`."
+        )
+    return paths
+
+
+def has_images(images_dir, image_ids):
+    """Whether every one of `image_ids` is a file in `images_dir` (and there is one)."""
+    return bool(image_ids) and all(os.path.isfile(os.path.join(images_dir, i))
+                                   for i in image_ids)
+
+
+def caption_tokens(captions):
+    """Captions as word lists: lower-cased, punctuation stripped, whitespace split.
+
+    Example:
+
+    >>> caption_tokens(["A dog's ball, in the air."])
+    [['a', 'dogs', 'ball', 'in', 'the', 'air']]
+    """
+    from rnnzoo.data.text import tokenize
+
+    return tokenize(captions, standardize=STANDARDIZE)
+
+
+def caption_vocabulary(train_captions, *, min_count=5, max_tokens=None):
+    """The caption vocabulary: `["", "[UNK]", startseq, endseq, words...]`.
+
+    Args:
+        train_captions: the training images' captions (one tuple per image).
+        min_count: keep words seen at least this many times.
+        max_tokens: cap on the number of words (the most frequent).
+
+    Returns:
+        The vocabulary list; id = index (0 padding, 1 unknown).
+
+    Example:
+
+    >>> caption_vocabulary([("A dog.", "A cat!")], min_count=2)
+    ['', '[UNK]', 'startseq', 'endseq', 'a']
+    """
+    from rnnzoo.data.text import count_vocabulary
+
+    words = count_vocabulary([c for caps in train_captions for c in caps],
+                             standardize=STANDARDIZE, min_count=min_count,
+                             max_tokens=max_tokens)
+    return ["", "[UNK]", START, END] + [w for w in words if w not in (START, END)]
+
+
+def caption_vectorizer(vocabulary, *, max_length=24):
+    """A `TextVectorization` over `vocabulary` (`caption_vocabulary`) giving ids.
+
+    `max_length` includes the two markers.
+
+    Example:
+
+    >>> v = caption_vectorizer(caption_vocabulary([("A dog sits.",)], min_count=1),
+    ...                        max_length=6)
+    >>> np.asarray(v([f"{START} A dog sits. {END}"]))[0].tolist()
+    [2, 4, 5, 6, 3, 0]
+    """
+    from rnnzoo.data.text import text_vectorizer
+
+    return text_vectorizer(vocabulary[2:], standardize=STANDARDIZE,
+                           sequence_length=max_length)
+
+
+def encode_captions(vectorizer, captions):
+    """`(image_index, ids)`: every caption of every image as `startseq ... endseq` ids.
+
+    Example:
+
+    >>> v = caption_vectorizer(caption_vocabulary([("A dog.", "A cat.")]), max_length=4)
+    >>> index, ids = encode_captions(v, [("A dog.", "A cat."), ("A dog.",)])
+    >>> index.tolist(), ids.shape
+    ([0, 0, 1], (3, 4))
+    """
+    from rnnzoo.data.text import vectorize
+
+    flat = [f"{START} {c} {END}" for caps in captions for c in caps]
+    image_index = np.repeat(np.arange(len(captions)), [len(caps) for caps in captions])
+    ids = np.asarray(vectorize(vectorizer, flat), dtype="int32")
+    return image_index, ids
 
 
 class CaptionBatches(keras.utils.PyDataset):
-    """`([features, ids_in], ids_out)` batches, one row per caption (features
-    are indexed per image, never copied 5 times).
+    """`([features, ids_in], ids_out)` batches, one row per caption.
+
+    Features are indexed per image, never copied 5 times; each batch is
+    trimmed to its longest caption.
 
     Args:
-        features: `(images, regions, channels)` feature grids.
+        features: `(images, regions, channels)` feature grids (any float
+            dtype; batches are float32).
         image_index: the image of each caption row.
         ids: `(captions, length)` caption ids (`encode_captions`).
         batch_size: captions per batch.
@@ -274,26 +250,11 @@ class CaptionBatches(keras.utils.PyDataset):
     def __getitem__(self, i):
         rows = self.order[i * self.batch_size:(i + 1) * self.batch_size]
         seq = self.ids[rows]
-        return (self.features[self.image_index[rows]], seq[:, :-1]), seq[:, 1:]
+        width = max(2, int((seq != 0).sum(axis=1).max()))
+        seq = seq[:, :width]
+        features = np.asarray(self.features[self.image_index[rows]], dtype="float32")
+        return (features, seq[:, :-1]), seq[:, 1:]
 
     def on_epoch_end(self):
         if self.shuffle:
             self.rng.shuffle(self.order)
-
-
-def encode_captions(vectorizer, captions):
-    """`(image_index, ids)`: every caption of every image as `startseq ... endseq` ids.
-
-    Example:
-
-    >>> v = caption_vectorizer([("A dog.", "A cat.")], max_length=4)
-    >>> index, ids = encode_captions(v, [("A dog.", "A cat."), ("A dog.",)])
-    >>> index.tolist(), ids.shape
-    ([0, 0, 1], (3, 4))
-    """
-    flat = [c for caps in captions for c in caps]
-    image_index = np.repeat(np.arange(len(captions)),
-                            [len(caps) for caps in captions])
-    ids = np.asarray(vectorizer([f"{START} {c} {END}" for c in flat]),
-                     dtype="int32")
-    return image_index, ids
