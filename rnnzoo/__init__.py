@@ -3,9 +3,11 @@
 The public API, re-exported names only. TensorFlow-only pieces
 (`rnnzoo.export`, the `tf.distribute` paths of `rnnzoo.training.distribute`) import
 TensorFlow only when called; `rnnzoo.training.tuning` (keras-tuner) and
-`rnnzoo.data.datasets` are imported as modules.
+`rnnzoo.data.datasets` are imported as modules; `rnnzoo.image_encoders`
+(pretrained image encoders) is re-exported as a module.
 """
 
+from rnnzoo import image_encoders
 from rnnzoo.decoding import samplers
 from rnnzoo.decoding.inference import decoder_step_model
 from rnnzoo.decoding.inference import encoder_model
@@ -68,6 +70,7 @@ __all__ = [
     "fit",
     "forecaster",
     "global_batch_size",
+    "image_encoders",
     "kernel_report",
     "language_model",
     "LengthBatches",

@@ -22,11 +22,12 @@ ALLOWED = {
     "plots": {"io", "validation"},
     "data": {"io", "validation"},
     "layers": {"validation"},
-    "models": {"layers", "validation"},
-    "decoding": {"models", "layers", "io", "validation"},
-    "training": {"models", "layers", "metrics", "io", "validation", "data"},
-    "tasks": {"data", "layers", "models", "decoding", "training", "metrics", "plots", "io",
-              "validation"},
+    "image_encoders": {"validation", "io"},
+    "models": {"layers", "image_encoders", "validation"},
+    "decoding": {"models", "layers", "image_encoders", "io", "validation"},
+    "training": {"models", "layers", "image_encoders", "metrics", "io", "validation", "data"},
+    "tasks": {"data", "layers", "models", "image_encoders", "decoding", "training", "metrics",
+              "plots", "io", "validation"},
     "cli": {"training", "tasks", "io", "validation"},
 }
 
