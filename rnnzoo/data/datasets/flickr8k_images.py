@@ -219,10 +219,18 @@ def encode_captions(vectorizer, captions):
 
 
 class CaptionBatches(keras.utils.PyDataset):
-    """`([features, ids_in], ids_out)` batches, one row per caption.
+    """`([features, ids_in], ids_out, weights)` batches of similar-length captions.
 
-    Features are indexed per image, never copied 5 times; each batch is
-    trimmed to its longest caption.
+    One row per caption; features are indexed per image, never copied 5
+    times. Captions are sorted by length (random tie-breaking, new every
+    epoch when shuffling), cut into batches, and each batch is trimmed to
+    its longest caption, so little time goes to padding; the batch order is
+    shuffled every epoch. The first two batches are the narrowest one and a
+    wider one: Keras' TensorFlow adapter fixes every dimension on which the
+    first batches agree (as `rnnzoo.data.LengthBatches` does).
+
+    `weights` is 1 on real target steps and 0 on padding and on the unknown
+    word (`unknown_id`): the model is never trained to say "[UNK]".
 
     Args:
         features: `(images, regions, channels)` feature grids (any float
@@ -230,31 +238,48 @@ class CaptionBatches(keras.utils.PyDataset):
         image_index: the image of each caption row.
         ids: `(captions, length)` caption ids (`encode_captions`).
         batch_size: captions per batch.
-        shuffle: reshuffle the rows every epoch (a generator seeded by
-            `seed`).
+        shuffle: reshuffle (ties and batch order) every epoch, from `seed`.
         seed: the shuffling seed.
+        unknown_id: the id of the unknown word (1 for `caption_vocabulary`).
     """
 
-    def __init__(self, features, image_index, ids, batch_size, shuffle, seed=0):
+    def __init__(self, features, image_index, ids, batch_size, shuffle, seed=0, unknown_id=1):
         super().__init__()
         self.features, self.image_index, self.ids = features, image_index, ids
-        self.batch_size, self.shuffle = batch_size, shuffle
-        self.order = np.arange(len(ids))
+        self.batch_size, self.shuffle, self.unknown_id = batch_size, shuffle, unknown_id
+        self.lengths = (ids != 0).sum(axis=1)
         self.rng = np.random.default_rng(seed)
-        if shuffle:
-            self.rng.shuffle(self.order)
+        self._make_batches()
+
+    def _make_batches(self):
+        n = len(self.ids)
+        tie = self.rng.random(n) if self.shuffle else np.arange(n)
+        order = np.lexsort([tie, self.lengths])
+        batches = [order[i:i + self.batch_size] for i in range(0, n, self.batch_size)]
+        if self.shuffle:
+            self.rng.shuffle(batches)
+        widths = [self._width(b) for b in batches]
+        if len(set(widths)) > 1:
+            first = int(np.argmin(widths))
+            second = int(np.argmax(widths))
+            rest = [b for i, b in enumerate(batches) if i not in (first, second)]
+            batches = [batches[first], batches[second]] + rest
+        self.batches = batches
+
+    def _width(self, rows):
+        return max(2, int(self.lengths[rows].max()))
 
     def __len__(self):
-        return int(np.ceil(len(self.ids) / self.batch_size))
+        return len(self.batches)
 
     def __getitem__(self, i):
-        rows = self.order[i * self.batch_size:(i + 1) * self.batch_size]
-        seq = self.ids[rows]
-        width = max(2, int((seq != 0).sum(axis=1).max()))
-        seq = seq[:, :width]
+        rows = np.sort(self.batches[i])
+        seq = self.ids[rows, :self._width(rows)]
+        target = seq[:, 1:]
+        weights = ((target != 0) & (target != self.unknown_id)).astype("float32")
         features = np.asarray(self.features[self.image_index[rows]], dtype="float32")
-        return (features, seq[:, :-1]), seq[:, 1:]
+        return (features, seq[:, :-1]), target, weights
 
     def on_epoch_end(self):
         if self.shuffle:
-            self.rng.shuffle(self.order)
+            self._make_batches()

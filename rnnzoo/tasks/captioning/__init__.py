@@ -83,6 +83,10 @@ class Config(ResolvedConfig):
         0.0, "flickr8k: weight of Show-Attend-Tell's doubly stochastic attention penalty")
     baseline: bool = field(True, "flickr8k: also train the decoder without attention "
                                  "(the baseline)")
+    beams: tuple = field(((3, 0.0), (3, 0.6), (3, 1.0), (5, 0.6)),
+                         "flickr8k: (width, length penalty) beams tried on the validation part")
+    neighbours: tuple = field((1, 5, 15, 30), "flickr8k: numbers of nearest training images the "
+                                              "retrieval baseline is tried with")
     attention_images: int = field(4, "flickr8k: dev photographs in attention.png")
     data_dir: str | None = field(None, "dataset folder (default: $RNNZOO_DATA_DIR, the Keras "
                                        "cache, a download)")

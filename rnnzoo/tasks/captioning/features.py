@@ -103,7 +103,8 @@ def grid_features(paths, *, encoder="efficientnet_lite0", weights="imagenet",
     Returns:
         `(features, stats)`: float16 `(n, 49, 1280)` grids (float16 is how
         they are cached, so cached and fresh runs see the same numbers) and
-        `{"computed": k, "cached": n - k, "seconds": s}`.
+        `{"computed": k, "cached": c, "seconds": s}`: `k` images encoded
+        (identical files once), `c` read from the cache.
 
     Example:
 
@@ -124,26 +125,29 @@ def grid_features(paths, *, encoder="efficientnet_lite0", weights="imagenet",
         os.makedirs(folder, exist_ok=True)
     keys = [_file_sha1(p) for p in paths] if folder else [None] * len(paths)
     out = [None] * len(paths)
-    todo = []
+    todo = {}  # one image content encoded once, whatever its file names
     for i, key in enumerate(keys):
         cached = os.path.join(folder, key + ".npy") if folder else None
         if cached and os.path.exists(cached):
             out[i] = np.load(cached)
         else:
-            todo.append(i)
-    bar = keras.utils.Progbar(len(todo), unit_name="image") if verbose and todo else None
-    for begin in range(0, len(todo), batch_size):
-        rows = todo[begin:begin + batch_size]
-        grids = encode_images(load_images([paths[i] for i in rows]), encoder=encoder,
+            todo.setdefault(key if folder else i, []).append(i)
+    groups = list(todo.values())
+    bar = keras.utils.Progbar(len(groups), unit_name="image") if verbose and groups else None
+    for begin in range(0, len(groups), batch_size):
+        batch = groups[begin:begin + batch_size]
+        grids = encode_images(load_images([paths[rows[0]] for rows in batch]), encoder=encoder,
                               weights=weights).astype("float16")
-        for i, grid in zip(rows, grids):
-            out[i] = grid
+        for rows, grid in zip(batch, grids):
+            for i in rows:
+                out[i] = grid
             if folder:
-                with atomic_path(os.path.join(folder, keys[i] + ".npy")) as tmp:
+                with atomic_path(os.path.join(folder, keys[rows[0]] + ".npy")) as tmp:
                     with open(tmp, "wb") as f:
                         np.save(f, grid)
         if bar:
-            bar.add(len(rows))
+            bar.add(len(batch))
     out = np.stack(out) if out else np.zeros((0, 49, 1280), "float16")
-    return out, {"computed": len(todo), "cached": len(paths) - len(todo),
+    computed = sum(len(rows) for rows in groups)
+    return out, {"computed": len(groups), "cached": len(paths) - computed,
                  "seconds": round(time.time() - start, 1)}

@@ -51,7 +51,8 @@ def test_grids_cached_once_and_recomputed_when_the_image_or_weights_change(tmp_p
     features.encoder_model("efficientnet_lite0", "imagenet").save_weights(weights)
     other, stats = features.grid_features(paths, weights=weights, cache_dir=cache, verbose=0)
     assert stats["computed"] == 3
-    np.testing.assert_array_equal(other, changed)  # the same numbers: the same weights
+    # The same weights give the same grids (to float16 rounding: another model instance).
+    np.testing.assert_allclose(other.astype("float32"), changed, rtol=5e-3, atol=2e-3)
     assert sorted(os.listdir(cache)) == sorted([
         f"efficientnet_lite0-{features.weights_key('imagenet')}",
         f"efficientnet_lite0-{features.weights_key(weights)}"])

@@ -52,11 +52,6 @@ from rnnzoo.tasks.captioning.retrieval import nearest_neighbour_captions
 from rnnzoo.training.runner import Timer
 
 VOCABULARY_FILE = "vocabulary.json"
-BEAM_CANDIDATES = ((3, 0.0), (3, 0.6), (3, 1.0), (5, 0.6))
-"""(width, length penalty) pairs tried on the validation part; the best by BLEU-4 is reported."""
-NEIGHBOUR_CANDIDATES = (1, 5, 15, 30)
-"""Nearest training images whose captions the retrieval baseline chooses among (tried on
-the validation part)."""
 
 PUBLISHED = {
     # Flickr8k TEST split, coco-caption BLEU (PTB tokens), other encoders.
@@ -267,26 +262,27 @@ def run(config, runner):
         runner.save_model(baseline, "no_attention.keras")
         histories["no_attention"] = b_history.history
 
-    # The beam and the retrieval baseline's k, chosen on the validation part.
+    # The beam (`config.beams`: (width, length penalty) pairs) and the retrieval
+    # baseline's k (`config.neighbours`), chosen by BLEU-4 on the validation part.
     timer = Timer()
     valid_refs = data.captions["validation"]
     beam_scores = {}
-    for width, penalty in BEAM_CANDIDATES:
+    for width, penalty in config.beams:
         words = decode_captions(model, grids["validation"], vocabulary,
                                 sampler=Beam(width=width, length_penalty=penalty),
                                 max_length=config.max_length)
         beam_scores[f"{width}/{penalty}"] = caption_scores(words, valid_refs)["bleu_4"]
-    width, penalty = max(BEAM_CANDIDATES,
+    width, penalty = max(config.beams,
                          key=lambda c: beam_scores[f"{c[0]}/{c[1]}"])  # first best wins ties
     beam = Beam(width=width, length_penalty=penalty)
     train_tokens = [[" ".join(t) for t in data_images.caption_tokens(caps)]
                     for caps in data.captions["train"]]
     neighbour_scores = {}
-    for k in NEIGHBOUR_CANDIDATES:
+    for k in config.neighbours:
         words, _ = nearest_neighbour_captions(grids["train"], train_tokens,
                                               grids["validation"], k=k)
         neighbour_scores[k] = caption_scores(words, valid_refs)["bleu_4"]
-    k = max(NEIGHBOUR_CANDIDATES, key=lambda c: neighbour_scores[c])
+    k = max(config.neighbours, key=lambda c: neighbour_scores[c])
     selection_seconds = timer.seconds()
 
     scores, examples = {}, {}
