@@ -98,7 +98,9 @@ def test_one_to_many_spells_a_class_id_as_its_digits():
     model = rnnzoo.sequence_generator(vocabulary_size=13, num_features=100, embedding_dim=8,
                                       units=32, attention=None)
     rnnzoo.compile_for(model, learning_rate=1e-2)
-    model.fit([features, target_in], target_out, epochs=60, batch_size=20, verbose=0)
+    # Seed 0 spells every id exactly from epoch 18 on (epoch 16: 0.92); 30
+    # epochs leave 12 to spare.
+    model.fit([features, target_in], target_out, epochs=30, batch_size=20, verbose=0)
     pred = model.predict([features, target_in], verbose=0).argmax(-1)
     exact = float(np.mean((pred == target_out).all(axis=1)))
     assert exact >= 0.95, exact
