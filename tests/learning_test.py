@@ -76,7 +76,9 @@ def test_seq2seq_learns_to_reverse_held_out_sequences():
     model = rnnzoo.seq2seq(source_vocabulary_size=11, target_vocabulary_size=11,
                            embedding_dim=16, units=32, attention="luong")
     rnnzoo.compile_for(model, learning_rate=1e-2)
-    model.fit([source[:3500], target_in[:3500]], target_out[:3500], epochs=12,
+    # Seed 0 reaches token accuracy 1.0 and exact 1.0 on the held-out 500
+    # from epoch 3 on (epoch 2: 0.988 / 0.942); 4 epochs leaves one to spare.
+    model.fit([source[:3500], target_in[:3500]], target_out[:3500], epochs=4,
               batch_size=64, verbose=0)
     pred = model.predict([source[3500:], target_in[3500:]], verbose=0).argmax(-1)
     real = target_out[3500:] > 0
@@ -96,7 +98,9 @@ def test_one_to_many_spells_a_class_id_as_its_digits():
     model = rnnzoo.sequence_generator(vocabulary_size=13, num_features=100, embedding_dim=8,
                                       units=32, attention=None)
     rnnzoo.compile_for(model, learning_rate=1e-2)
-    model.fit([features, target_in], target_out, epochs=60, batch_size=20, verbose=0)
+    # Seed 0 spells every id exactly from epoch 18 on (epoch 16: 0.92); 30
+    # epochs leave 12 to spare.
+    model.fit([features, target_in], target_out, epochs=30, batch_size=20, verbose=0)
     pred = model.predict([features, target_in], verbose=0).argmax(-1)
     exact = float(np.mean((pred == target_out).all(axis=1)))
     assert exact >= 0.95, exact

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import functools
 
 import numpy as np
 
@@ -50,6 +51,19 @@ def _spans(tokens):
     }
 
 
+@functools.lru_cache(maxsize=2)
+def _complete_rows(joined):
+    """Indices of the rows (a tuple of strings) that are no token span of another row.
+
+    The expensive part of `sentence_holdout` (~3 s on SST-2's 67,349 rows)
+    and the same for every fraction and fold, so kept for the last two files.
+    """
+    inner = set()
+    for row in joined:
+        inner.update(_spans(row.split()))
+    return tuple(i for i, row in enumerate(joined) if row not in inner)
+
+
 def sentence_holdout(texts, validation_fraction, fold=0):
     """Splits SST-2 train rows so validation is whole, unseen sentences.
 
@@ -82,14 +96,11 @@ def sentence_holdout(texts, validation_fraction, fold=0):
     ([0, 1, 2, 3], [])
     """
     tokens = [str(t).split() for t in texts]
-    joined = [" ".join(row) for row in tokens]
-    inner = set()
-    for row in tokens:
-        inner.update(_spans(row))
+    joined = tuple(" ".join(row) for row in tokens)
     low, high = fold * validation_fraction, (fold + 1) * validation_fraction
     held = [
-        i for i, row in enumerate(joined)
-        if row not in inner and low <= resolve.hash_fraction(row) < high
+        i for i in _complete_rows(joined)
+        if low <= resolve.hash_fraction(joined[i]) < high
     ]
     dropped = set(joined[i] for i in held)  # the sentences and all their phrases
     for i in held:
