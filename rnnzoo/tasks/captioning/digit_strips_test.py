@@ -70,10 +70,10 @@ def test_strip_digits_stops_at_the_end_token():
 def test_quick_config_is_the_old_quick_run():
     from rnnzoo.tasks import captioning
 
-    quick = captioning.resolve(captioning.Config.quick())
+    quick = captioning.resolve(captioning.Config.quick(dataset="digit_strips"))
     assert (quick.num_train, quick.num_validation, quick.num_test, quick.units, quick.epochs,
             quick.batch_size, quick.max_minutes) == (3000, 200, 200, 64, 10, 64, 9.0)
-    full = captioning.resolve(captioning.Config())
+    full = captioning.resolve(captioning.Config(dataset="digit_strips"))
     assert (full.num_train, full.num_validation, full.num_test, full.epochs) == \
         (30000, 1000, 2000, 15)
     with pytest.raises(ValueError, match="Received: dataset='coco'"):
@@ -93,7 +93,8 @@ def test_run_on_few_strips_beats_chance_and_reloads(tmp_path):
     # available): a few hundred strips, a few epochs.
     from rnnzoo.tasks import captioning
 
-    config = captioning.Config(num_train=1000, num_validation=100, num_test=100, units=64,
+    config = captioning.Config(dataset="digit_strips", num_train=1000, num_validation=100,
+                               num_test=100, units=64,
                                epochs=6, batch_size=16)
     runner = _Runner(tmp_path, verbose=0)
     metrics = captioning.run(config, runner)
