@@ -356,7 +356,8 @@ def plot_captions(path, image_paths, captions, attention, grid_shape, words=5, c
 
     Args:
         path: PNG file to write.
-        image_paths: the image files.
+        image_paths: the image files, or None to draw the maps alone (e.g.
+            for a figure that must not contain the photographs).
         captions: one list of emitted words per image.
         attention: one `(steps, regions)` array per image; the regions are
             a `grid_shape` grid.
@@ -388,19 +389,32 @@ def plot_captions(path, image_paths, captions, attention, grid_shape, words=5, c
     for ax in axes.ravel():
         ax.axis("off")
     top = 0
-    for p, caption, maps, n, height in zip(image_paths, captions, attention, shown, layout):
-        image = keras.utils.img_to_array(keras.utils.load_img(p)) / 255.0
+    for i, (caption, maps, n, height) in enumerate(zip(captions, attention, shown, layout)):
+        if image_paths is None:
+            image = np.full((224, 224, 3), 0.5)
+        else:
+            image = keras.utils.img_to_array(keras.utils.load_img(image_paths[i])) / 255.0
         panels = [axes[top + k // columns, k % columns] for k in range(n + 1)]
-        panels[0].imshow(image)
-        panels[0].set_title(" ".join(caption)[:40] or "(empty)", fontsize=7)
+        if image_paths is None:
+            panels[0].text(0.0, 0.5, "\n".join(_wrap(" ".join(caption) or "(empty)", 24)),
+                           fontsize=8, va="center", transform=panels[0].transAxes)
+        else:
+            panels[0].imshow(image)
+            panels[0].set_title(" ".join(caption)[:40] or "(empty)", fontsize=7)
         for k in range(n):
             ax = panels[k + 1]
             ax.imshow(image)
             grid = np.asarray(maps[k], "float32").reshape(grid_shape)
-            ax.imshow(grid, cmap="gray", alpha=0.6, interpolation="bilinear",
-                      extent=(0, image.shape[1], image.shape[0], 0))
+            ax.imshow(grid, cmap="gray", alpha=0.6 if image_paths is not None else 1.0,
+                      interpolation="bilinear", extent=(0, image.shape[1], image.shape[0], 0))
             ax.set_title(caption[k], fontsize=8)
         top += height
     fig.tight_layout()
     save_figure(fig, path)
     return path
+
+
+def _wrap(text, width):
+    import textwrap
+
+    return textwrap.wrap(text, width) or [text]

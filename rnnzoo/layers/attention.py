@@ -139,6 +139,7 @@ class AttentionPenalty(keras.layers.Layer):
 
     def __init__(self, weight=1.0, **kwargs):
         super().__init__(**kwargs)
+        self.supports_masking = True  # the inputs' mask passes through with them
         self.weight = float(weight)
         if not self.weight >= 0:
             raise ValueError(f"Expected `weight` to be >= 0. Received: weight={weight!r}")
@@ -157,6 +158,9 @@ class AttentionPenalty(keras.layers.Layer):
 
     def compute_output_spec(self, inputs, attention, step_mask=None):
         return keras.KerasTensor(inputs.shape, dtype=inputs.dtype)
+
+    def compute_mask(self, inputs, mask=None):
+        return mask
 
     def get_config(self):
         config = super().get_config()

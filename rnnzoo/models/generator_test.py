@@ -61,6 +61,12 @@ def test_attention_penalty_joins_the_training_loss_and_reloads(tmp_path):
     penalised.set_weights(plain.get_weights())  # no weights of its own
     np.testing.assert_allclose(penalised.predict([grid, TARGET_IN], verbose=0),
                                plain.predict([grid, TARGET_IN], verbose=0), rtol=1e-6)
+    from rnnzoo.training.compile import infer_task
+
+    assert infer_task(penalised) == infer_task(plain) == "language_model"  # not "regression"
+    # The padding mask passes through the penalty: padded steps stay out of the loss.
+    mask = penalised.output._keras_mask
+    assert mask is not None and tuple(mask.shape) == (None, None)
     for model in (plain, penalised):
         model.compile(loss="sparse_categorical_crossentropy")
     gap = (penalised.evaluate([grid, TARGET_IN], TARGET_OUT, verbose=0)

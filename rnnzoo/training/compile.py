@@ -2,6 +2,7 @@
 
 import keras
 
+from rnnzoo.layers.attention import AttentionPenalty
 from rnnzoo.metrics import Perplexity
 from rnnzoo.validation import check_choice
 from rnnzoo.validation import check_fraction
@@ -13,6 +14,9 @@ def infer_task(model):
     """Guesses the task from the output layer's activation and shape."""
     output = model.outputs[0]
     layer = output._keras_history[0] if hasattr(output, "_keras_history") else None
+    while isinstance(layer, AttentionPenalty):  # a loss term: its input is the output
+        output = layer._inbound_nodes[0].input_tensors[0]
+        layer = output._keras_history[0]
     activation = getattr(getattr(layer, "activation", None), "__name__", None)
     if activation is None and layer is not None:
         # A reshape or slice after the output layer: look one layer back.

@@ -192,9 +192,15 @@ def _train(runner, config, name, vocabulary, grid, batches, **kwargs):
                                 embedding_dim=config.embedding_dim, dropout=config.dropout,
                                 name=f"flickr8k_{name}", **{**config.overrides, **kwargs})
     runner.compile(model, learning_rate=config.learning_rate)
+    callbacks = []
+    if config.lr_decay != 1:
+        import keras
+
+        callbacks.append(keras.callbacks.ReduceLROnPlateau(
+            monitor="val_loss", factor=config.lr_decay, patience=0, min_lr=1e-5, verbose=0))
     timer = Timer()
     history = runner.fit(
-        model, batches["train"], name=name, patience=config.patience,
+        model, batches["train"], name=name, patience=config.patience, callbacks=callbacks,
         time_limit=config.max_minutes * 60 if config.max_minutes else None,
         validation_data=batches["validation"], epochs=config.epochs)
     return model, history, timer.seconds()
