@@ -79,16 +79,16 @@ class Config(ResolvedConfig):
     learning_rate: float | None = field(None, "flickr8k: Adam learning rate" + _DEFAULT)
     patience: int | None = field(None, "flickr8k: epochs without a better validation loss "
                                        "before stopping" + _DEFAULT)
-    lr_decay: float = field(0.2, "flickr8k: multiply the learning rate by this after an epoch "
+    lr_decay: float = field(1.0, "flickr8k: multiply the learning rate by this after an epoch "
                                  "without a better validation loss (1: constant)")
     attention_penalty: float = field(
-        1.0, "flickr8k: weight of Show-Attend-Tell's doubly stochastic attention penalty "
-             "(the paper's lambda; 0: none)")
+        0.0, "flickr8k: weight of Show-Attend-Tell's doubly stochastic attention penalty "
+             "(the paper uses 1; 0: none)")
     baseline: bool = field(True, "flickr8k: also train the decoder without attention "
                                  "(the baseline)")
     beams: tuple = field(((3, 0.0), (3, 0.6), (3, 1.0), (5, 0.6)),
                          "flickr8k: (width, length penalty) beams tried on the validation part")
-    neighbours: tuple = field((1, 5, 15, 30, 60, 100), "flickr8k: numbers of nearest training images the "
+    neighbours: tuple = field((1, 5, 15, 30), "flickr8k: numbers of nearest training images the "
                                               "retrieval baseline is tried with")
     attention_images: int = field(4, "flickr8k: dev photographs in attention.png")
     data_dir: str | None = field(None, "dataset folder (default: $RNNZOO_DATA_DIR, the Keras "
@@ -107,7 +107,7 @@ DATASET_SETTINGS = {
     "digit_strips": dict(epochs=15, batch_size=128, units=128, max_minutes=9.0,
                          num_train=30000, num_validation=1000, num_test=2000),
     "flickr8k": dict(epochs=20, batch_size=64, units=512, embedding_dim=256, dropout=0.5,
-                     learning_rate=1e-3, patience=3, max_minutes=45.0, validation_images=500),
+                     learning_rate=1e-3, patience=2, max_minutes=45.0, validation_images=500),
 }
 """The recipe's settings per dataset."""
 
