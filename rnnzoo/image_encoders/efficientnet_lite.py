@@ -146,6 +146,11 @@ def _conv_bn_act(x, filters, kernel_size, strides, prefix, activation=True):
         filters, kernel_size, strides=strides, padding="same", use_bias=False,
         data_format="channels_last", name=f"{prefix}_conv",
     )(x)
+    return _bn_act(x, prefix, activation)
+
+
+def _bn_act(x, prefix, activation=True):
+    """Batch norm, optional ReLU6; layers `{prefix}_bn`/`_activation`."""
     x = keras.layers.BatchNormalization(
         axis=-1, momentum=BATCH_NORM_MOMENTUM, epsilon=BATCH_NORM_EPSILON,
         name=f"{prefix}_bn",
@@ -165,11 +170,7 @@ def _block(x, prefix, kernel_size, strides, expand_ratio, filters_in, filters_ou
         kernel_size, strides=strides, padding="same", use_bias=False,
         data_format="channels_last", name=f"{prefix}_dwconv",
     )(x)
-    x = keras.layers.BatchNormalization(
-        axis=-1, momentum=BATCH_NORM_MOMENTUM, epsilon=BATCH_NORM_EPSILON,
-        name=f"{prefix}_bn",
-    )(x)
-    x = keras.layers.Activation("relu6", name=f"{prefix}_activation")(x)
+    x = _bn_act(x, prefix)
     x = _conv_bn_act(x, filters_out, 1, 1, f"{prefix}_project", activation=False)
     if strides == 1 and filters_in == filters_out:
         if drop_rate > 0:

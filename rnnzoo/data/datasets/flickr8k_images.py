@@ -29,6 +29,7 @@ import keras
 import numpy as np
 
 from rnnzoo.data.datasets import resolve
+from rnnzoo.data.length_batches import row_lengths
 
 DATASET = "flickr8k_images"
 IMAGES_ORIGIN = (
@@ -247,7 +248,7 @@ class CaptionBatches(keras.utils.PyDataset):
         super().__init__()
         self.features, self.image_index, self.ids = features, image_index, ids
         self.batch_size, self.shuffle, self.unknown_id = batch_size, shuffle, unknown_id
-        self.lengths = (ids != 0).sum(axis=1)
+        self.lengths = row_lengths(ids)
         self.rng = np.random.default_rng(seed)
         self._make_batches()
 

@@ -70,12 +70,14 @@ class CaptionData:
 
     Attributes:
         image_ids: `{"train"|"validation"|"dev"[|"test"]: list of file names}`.
+        paths: `{split: list of image paths}`, aligned (every file checked).
         captions: `{split: list of tuples of raw captions}`, aligned.
         images_dir: the folder of the images.
         absent: splits whose images are not in `images_dir` (e.g. `["test"]`).
     """
 
     image_ids: dict
+    paths: dict
     captions: dict
     images_dir: str
     absent: list
@@ -116,10 +118,11 @@ def load_data(images_dir=None, captions_dir=None, *, validation_images=500, max_
     if not data_images.has_images(images_dir, [i for i, _ in parts["test"]]):
         absent.append("test")
         del parts["test"]
-    for split, items in parts.items():
-        data_images.image_paths(images_dir, [i for i, _ in items], split)  # missing -> error
-    return CaptionData({s: [i for i, _ in v] for s, v in parts.items()},
-                       {s: [c for _, c in v] for s, v in parts.items()}, images_dir, absent)
+    ids = {split: [i for i, _ in items] for split, items in parts.items()}
+    paths = {split: data_images.image_paths(images_dir, v, split)  # missing -> error
+             for split, v in ids.items()}
+    return CaptionData(ids, paths, {s: [c for _, c in v] for s, v in parts.items()},
+                       images_dir, absent)
 
 
 def build_captioner(vocabulary_size, grid_shape, *, units, embedding_dim, dropout,
@@ -232,8 +235,7 @@ def run(config, runner):
         print(f"captioning: the official {split} images are not in {data.images_dir}; "
               "reporting dev (add them to report test too).", flush=True)
     grids, feature_stats = {}, {}
-    for split, ids in data.image_ids.items():
-        paths = data_images.image_paths(data.images_dir, ids, split)
+    for split, paths in data.paths.items():
         grids[split], feature_stats[split] = image_features.grid_features(
             paths, encoder=config.encoder, weights=weights,
             cache_dir=config.feature_cache if weights is not None else None,
@@ -324,8 +326,7 @@ def run(config, runner):
     picks = list(range(min(config.attention_images, len(grids["dev"]))))
     words, maps = decode_captions(model, grids["dev"][picks], vocabulary, sampler=beam,
                                   max_length=config.max_length, return_attention=True)
-    paths = [os.path.join(data.images_dir, data.image_ids["dev"][i]) for i in picks]
-    write_attention(runner.path("attention"), paths, words, maps)
+    write_attention(runner.path("attention"), [data.paths["dev"][i] for i in picks], words, maps)
     plots.plot_history(histories, runner.path("loss.png"), metrics=["loss", "accuracy"])
     metrics = {
         "task": "captioning",

@@ -160,7 +160,7 @@ def test_quick_run_on_real_photographs(tmp_path, capsys):
     # The saved model reloads and decodes the same captions.
     vocabulary = read_json(out / "vocabulary.json")
     data = flickr8k.load_data(validation_images=40, max_images=300, max_dev_images=8)
-    paths = data_images.image_paths(data.images_dir, data.image_ids["dev"])
+    paths = data.paths["dev"]
     from rnnzoo.tasks.captioning import features
 
     grids, _ = features.grid_features(paths, verbose=0)
