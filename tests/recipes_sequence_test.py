@@ -80,6 +80,8 @@ def test_captioning_quick_beats_chance(tmp_path, saved_models):
     assert metrics["digit_accuracy"] >= 0.5
     assert metrics["sequence_accuracy"] >= 0.1
     assert metrics["chance_sequence_accuracy"] < 1e-3
+    assert metrics["test_strips"] == 200 and metrics["epochs_run"] == 10
+    assert metrics["history"]["val_accuracy"][-1] > metrics["history"]["val_accuracy"][0]
     assert {"metrics.json", "model.keras", "attention.png", "loss.png"} <= _files(tmp_path)
     assert read_json(tmp_path / "metrics.json")["digit_accuracy"] == metrics["digit_accuracy"]
     strips = digit_strips.make_strips(4, "test")

@@ -25,6 +25,7 @@ from rnnzoo.layers.masks import PaddingMask
 from rnnzoo.layers.recurrent_stack import apply_stack
 from rnnzoo.layers.recurrent_stack import build_stack_layers
 from rnnzoo.layers.recurrent_stack import layer_units
+from rnnzoo.validation import check_fraction
 from rnnzoo.validation import check_optional_choice
 from rnnzoo.validation import check_positive_int
 
@@ -42,6 +43,8 @@ def build_decoder(
     dropout=0.0,
     recurrent_dropout=0.0,
     layer_norm=False,
+    embedding_dropout=0.0,
+    head_dropout_rate=0.0,
     stateful=False,
     attention=None,
     memory=None,
@@ -49,6 +52,13 @@ def build_decoder(
     initial_state=None,
 ):
     """Builds the decoder on a `(batch, time)` token tensor.
+
+    `embedding_dropout` drops whole embedding channels
+    (`{prefix}_embedding_dropout`) and `head_dropout_rate` drops the final
+    features before the softmax (`{prefix}_head_dropout`); the stack's
+    `dropout` acts only between recurrent layers, so with one layer these
+    two are the decoder's only dropout. Both are identities at inference,
+    so the one-step decoder needs neither.
 
     Returns:
         `(probabilities, states, attention_weights)`.
@@ -66,6 +76,9 @@ def build_decoder(
         vocabulary_size, embedding_dim, mask_zero=True,
         name=f"{prefix}_embedding",
     )(tokens)
+    if check_fraction("embedding_dropout", embedding_dropout) > 0:
+        x = keras.layers.SpatialDropout1D(
+            embedding_dropout, name=f"{prefix}_embedding_dropout")(x)
     stack = build_stack_layers(
         cell=cell, units=units, num_layers=num_layers, residual=residual,
         dropout=dropout, recurrent_dropout=recurrent_dropout,
@@ -81,6 +94,9 @@ def build_decoder(
             outputs, memory, memory_mask, prefix, attention=attention,
             units=layer_units(units, num_layers)[-1],
         )
+    if check_fraction("head_dropout_rate", head_dropout_rate) > 0:
+        outputs = keras.layers.Dropout(
+            head_dropout_rate, name=f"{prefix}_head_dropout")(outputs)
     probabilities = keras.layers.Dense(
         vocabulary_size, activation="softmax", dtype="float32",
         name=f"{prefix}_output",

@@ -54,6 +54,8 @@ def sequence_generator(
     dropout=0.0,
     recurrent_dropout=0.0,
     layer_norm=False,
+    embedding_dropout=0.0,
+    head_dropout_rate=0.0,
     attention="bahdanau",
     attention_penalty=0.0,
     name="sequence_generator",
@@ -87,7 +89,13 @@ def sequence_generator(
             `keras.Model` (with `image_shape`).
         embedding_dim: token embedding width.
         cell, units, num_layers, residual, dropout, recurrent_dropout,
-        layer_norm: the decoder stack.
+        layer_norm: the decoder stack (`dropout` acts between recurrent
+            layers only: with one layer it drops nothing).
+        embedding_dropout: rate of whole token-embedding channels dropped
+            in training (`{name}_decoder_embedding_dropout`).
+        head_dropout_rate: dropout on the decoder's final (attentional)
+            features before the softmax (`{name}_decoder_head_dropout`),
+            the regulariser of "Show and Tell" and "Show, Attend and Tell".
         attention: `None`, `"luong"` or `"bahdanau"` (needs a grid or images).
         attention_penalty: weight of the doubly stochastic attention penalty
             of "Show, Attend and Tell" (`rnnzoo.layers.AttentionPenalty`,
@@ -186,6 +194,8 @@ def sequence_generator(
         dropout=dropout,
         recurrent_dropout=recurrent_dropout,
         layer_norm=layer_norm,
+        embedding_dropout=embedding_dropout,
+        head_dropout_rate=head_dropout_rate,
         attention=attention,
         memory=memory,
         initial_state=initial_state,

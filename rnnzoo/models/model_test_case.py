@@ -68,7 +68,7 @@ def gradients(model, x, y):
             outputs, _ = model.stateless_call(trainable, non_trainable, x, training=True)
             return loss_fn(y, outputs)
 
-        return [np.asarray(g) for g in jax.grad(compute)(trainable)]
+        return [np.asarray(g) for g in jax.jit(jax.grad(compute))(trainable)]
     raise NotImplementedError(backend)
 
 

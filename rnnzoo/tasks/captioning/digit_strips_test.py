@@ -1,12 +1,7 @@
-import os
-
 import numpy as np
 import pytest
 
-from rnnzoo.io import read_json
 from rnnzoo.tasks.captioning import digit_strips as D
-from rnnzoo.training.runner import Runner
-from rnnzoo.training.saving import load_model
 
 
 @pytest.mark.multi_backend
@@ -80,38 +75,6 @@ def test_quick_config_is_the_old_quick_run():
         captioning.resolve(captioning.Config(dataset="coco"))
 
 
-class _Runner(Runner):
-    """A Runner that keeps the models it saves."""
-
-    def save_model(self, model, filename="model.keras"):
-        self.saved = model
-        return super().save_model(model, filename)
-
-
-def test_run_on_few_strips_beats_chance_and_reloads(tmp_path):
-    # Strips GENERATED from scikit-learn's bundled digit scans (always
-    # available): a few hundred strips, a few epochs.
-    from rnnzoo.tasks import captioning
-
-    config = captioning.Config(dataset="digit_strips", num_train=1000, num_validation=100,
-                               num_test=100, units=64,
-                               epochs=6, batch_size=16)
-    runner = _Runner(tmp_path, verbose=0)
-    metrics = captioning.run(config, runner)
-    # Chance is 0.1 per digit; 6 short epochs reach about 0.3 (the quick
-    # run's 10 epochs on 3,000 strips: 0.92). Stated margin: twice chance.
-    assert metrics["digit_accuracy"] > 0.2
-    assert metrics["history"]["val_accuracy"][-1] > metrics["history"]["val_accuracy"][0]
-    assert metrics["chance_sequence_accuracy"] < 1e-3
-    assert metrics["test_strips"] == 100 and metrics["epochs_run"] == 6
-    assert {"metrics.json", "model.keras", "attention.png", "loss.png"} <= \
-        set(os.listdir(tmp_path))
-    assert read_json(tmp_path / "metrics.json")["digit_accuracy"] == metrics["digit_accuracy"]
-    strips = D.make_strips(4, "test")
-    reloaded = load_model(str(tmp_path / "model.keras"))
-    np.testing.assert_allclose(
-        reloaded.predict([strips.images, strips.target_in], verbose=0),
-        runner.saved.predict([strips.images, strips.target_in], verbose=0),
-        rtol=1e-5, atol=1e-6)
-    np.testing.assert_array_equal(D.decode_strips(reloaded, strips.images)[0],
-                                  D.decode_strips(runner.saved, strips.images)[0])
+# Training, decoding, saving and reloading on digit strips (GENERATED from
+# scikit-learn's bundled scans, so a clean clone runs it) are tested by the
+# recipe's quick run: tests/recipes_sequence_test.py::test_captioning_quick_beats_chance.

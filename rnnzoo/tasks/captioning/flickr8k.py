@@ -126,11 +126,14 @@ def load_data(images_dir=None, captions_dir=None, *, validation_images=500, max_
 
 
 def build_captioner(vocabulary_size, grid_shape, *, units, embedding_dim, dropout,
-                    attention="bahdanau", attention_penalty=0.0, name="flickr8k_captioner",
-                    **overrides):
+                    embedding_dropout=0.0, attention="bahdanau", attention_penalty=0.0,
+                    name="flickr8k_captioner", **overrides):
     """The Flickr8k captioner: an LSTM `rnnzoo.sequence_generator` over the feature grid.
 
-    `overrides` are further `rnnzoo.sequence_generator` arguments.
+    `dropout` drops the decoder's final features before the softmax (and
+    acts between recurrent layers when `num_layers` > 1);
+    `embedding_dropout` drops whole word-embedding channels. `overrides`
+    are further `rnnzoo.sequence_generator` arguments.
 
     Example:
 
@@ -142,6 +145,7 @@ def build_captioner(vocabulary_size, grid_shape, *, units, embedding_dim, dropou
     return sequence_generator(**{
         **dict(vocabulary_size=vocabulary_size, feature_grid_shape=tuple(grid_shape),
                embedding_dim=embedding_dim, units=units, cell="lstm", dropout=dropout,
+               head_dropout_rate=dropout, embedding_dropout=embedding_dropout,
                attention=attention, attention_penalty=attention_penalty, name=name),
         **overrides,
     })
@@ -193,6 +197,7 @@ def _train(runner, config, name, vocabulary, grid, batches, **kwargs):
     with runner.scope():
         model = build_captioner(len(vocabulary), grid, units=config.units,
                                 embedding_dim=config.embedding_dim, dropout=config.dropout,
+                                embedding_dropout=config.embedding_dropout,
                                 name=f"flickr8k_{name}", **{**config.overrides, **kwargs})
     runner.compile(model, learning_rate=config.learning_rate)
     callbacks = []
