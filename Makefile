@@ -22,16 +22,24 @@ demo: setup
 	$(PY) recipes/names.py --quick --output-dir runs/demo_names
 
 # The whole suite on TensorFlow, then the backend matrix (tests marked
-# `multi_backend`) again on JAX.
+# `multi_backend`) again on JAX. Two pytest-xdist workers on two cores, each
+# with ONE TensorFlow intra-op and inter-op thread: TensorFlow's default
+# pools (a thread per core in each worker) oversubscribe the cores. Measured
+# on 201 TensorFlow tests, quiet 2-core machine: 155-166 s with the default
+# pools, 118 s with one thread, 152 s with three workers (docs/benchmarks.md).
+# XLA's CPU thread flags made no difference on JAX (209 s against 205 s).
+TEST_THREADS := TF_NUM_INTRAOP_THREADS=1 TF_NUM_INTEROP_THREADS=1
+PYTEST := $(PY) -m pytest -q -n 2 --dist loadgroup
+
 test: setup
 	$(MAKE) test-tf
 	$(MAKE) test-jax
 
 test-tf:
-	KERAS_BACKEND=tensorflow $(PY) -m pytest -q -n 2 --durations=15 rnnzoo tests
+	KERAS_BACKEND=tensorflow $(TEST_THREADS) $(PYTEST) --durations=15 rnnzoo tests
 
 test-jax:
-	KERAS_BACKEND=jax $(PY) -m pytest -q -n 2 -m multi_backend rnnzoo tests
+	KERAS_BACKEND=jax $(TEST_THREADS) $(PYTEST) --durations=15 -m multi_backend rnnzoo tests
 
 bench: setup
 	$(PY) -m pip install -q torch==2.13.0

@@ -15,10 +15,13 @@ from rnnzoo.decoding.search_test import START
 from rnnzoo.decoding.search_test import reverse_data
 from rnnzoo.decoding.search_test import trained_reverse_model
 
-pytestmark = pytest.mark.skipif(
-    keras.backend.backend() != "tensorflow",
-    reason="SavedModel export needs the TensorFlow backend",
-)
+pytestmark = [
+    pytest.mark.skipif(keras.backend.backend() != "tensorflow",
+                       reason="SavedModel export needs the TensorFlow backend"),
+    # Under `pytest -n 2 --dist loadgroup`: the worker of search_test.py,
+    # whose trained reverse model (lru_cache, ~15 s) it reuses.
+    pytest.mark.xdist_group("reverse_model"),
+]
 
 VOCABULARY = ["", "<s>", "</s>"] + [f"w{i}" for i in range(3, 10)]
 

@@ -43,6 +43,11 @@ def build_reverse_model():
     )
 
 
+# Under `pytest -n 2 --dist loadgroup` this module and export_test.py run on
+# one worker, which trains the reverse model once.
+pytestmark = pytest.mark.xdist_group("reverse_model")
+
+
 @functools.lru_cache(maxsize=None)
 def trained_reverse_model():
     """A seq2seq trained once per process to reverse sequences (~15 s)."""

@@ -89,7 +89,7 @@ class Config(ResolvedConfig):
              "(the paper uses 1; 0: none)")
     baseline: bool = field(True, "flickr8k: also train the decoder without attention "
                                  "(the baseline)")
-    beams: tuple = field(((3, 0.0), (3, 0.6), (3, 1.0), (5, 0.6)),
+    beams: tuple = field(((3, 0.0), (3, 0.6), (3, 1.0), (5, 0.6), (5, 1.0), (7, 1.0)),
                          "flickr8k: (width, length penalty) beams tried on the validation part")
     neighbours: tuple = field((1, 5, 15, 30), "flickr8k: numbers of nearest training images the "
                                               "retrieval baseline is tried with")

@@ -146,9 +146,11 @@ def test_missing_images_name_the_folder_and_the_variable(generated_flickr8k, tmp
 @needs_real_images
 def test_quick_run_on_real_photographs(tmp_path, capsys):
     out = tmp_path / "real"
-    # The decoder without attention is trained in the generated-data test above.
+    # The decoder without attention, and the choice among beams and
+    # neighbour counts, are exercised in the generated-data test above.
     metrics = cli.main(captioning, ["--quick", "--output-dir", str(out), "--verbose", "0",
-                                    "--no-baseline"])
+                                    "--no-baseline", "--beams", "((3, 1.0),)",
+                                    "--neighbours", "(5,)"])
     assert metrics["images"] == {"train": 260, "validation": 40, "dev": 100}
     dev = metrics["scores"]["dev"]
     # The floor: a random training caption per photograph. Trained on 260
