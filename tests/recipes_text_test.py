@@ -83,7 +83,6 @@ def test_names_quick_beats_majority_and_round_trips(names_run, capsys):
         assert match and float(match.group(1)) <= 0 and match.group(2) in LANGUAGES
 
 
-@pytest.mark.xdist_group("recipes_sentiment")  # one sentiment_run, one worker
 def test_sentiment_quick_beats_majority_and_round_trips(sentiment_run, capsys):
     module, out, metrics = sentiment_run
     # The dev split is balanced (majority ~0.51).
@@ -104,7 +103,6 @@ def test_sentiment_quick_beats_majority_and_round_trips(sentiment_run, capsys):
                         line), line
 
 
-@pytest.mark.xdist_group("recipes_sentiment")  # one sentiment_run, one worker
 def test_sentiment_members_validate_on_their_own_folds(sentiment_run):
     module, _, metrics = sentiment_run
     # --quick: the two cheapest bags, then one recurrent member, folds 0, 1, 2

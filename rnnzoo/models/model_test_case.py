@@ -32,6 +32,19 @@ def to_numpy(x):
 
 
 def predict(model, x):
+    if keras.backend.backend() == "jax":
+        # One compiled call: an eager call on JAX compiles every operation
+        # on its own (the seq2seq preset: 5.6 s of predictions -> 2 s).
+        import jax
+
+        fn = getattr(model, "_rnnzoo_test_predict", None)
+        if fn is None:
+            def call(trainable, non_trainable, x):
+                return model.stateless_call(trainable, non_trainable, x, training=False)[0]
+
+            fn = model._rnnzoo_test_predict = jax.jit(call)
+        return to_numpy(fn([v.value for v in model.trainable_variables],
+                           [v.value for v in model.non_trainable_variables], x))
     return to_numpy(model(x, training=False))
 
 

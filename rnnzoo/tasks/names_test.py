@@ -24,11 +24,6 @@ from rnnzoo.tasks import testing
 _SMALL = ["--set", "units=16", "--set", "embedding_dim=8", "--mlp-units", "32"]
 
 
-# One worker runs this module under `--dist loadgroup`: its module fixtures
-# (a training run or a dataset read) are made once, not once per worker.
-pytestmark = pytest.mark.xdist_group("names_run")
-
-
 @pytest.fixture(scope="module")
 def generated(tmp_path_factory):
     return testing.write_names(str(tmp_path_factory.mktemp("generated_names")))

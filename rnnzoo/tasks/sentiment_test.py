@@ -21,11 +21,6 @@ from rnnzoo.tasks import testing
 from rnnzoo.training.runner import Runner
 
 
-# One worker runs this module under `--dist loadgroup`: its module fixtures
-# (a training run or a dataset read) are made once, not once per worker.
-pytestmark = pytest.mark.xdist_group("sentiment_run")
-
-
 @pytest.fixture(scope="module")
 def sentiment_run(tmp_path_factory):
     generated = testing.write_sst2(str(tmp_path_factory.mktemp("generated_sst2")))

@@ -22,11 +22,6 @@ from rnnzoo.tasks import textgen
 from rnnzoo.training.runner import Runner
 
 
-# One worker runs this module under `--dist loadgroup`: its module fixtures
-# (a training run or a dataset read) are made once, not once per worker.
-pytestmark = pytest.mark.xdist_group("textgen_run")
-
-
 @pytest.fixture(scope="module")
 def generated(tmp_path_factory):
     return testing.write_time_machine(str(tmp_path_factory.mktemp("generated_book")))

@@ -6,11 +6,6 @@ from rnnzoo.data.datasets import sst2
 from rnnzoo.data.datasets._testing import shared_data_dir
 
 
-# One worker runs this module under `--dist loadgroup`: its module fixtures
-# (a training run or a dataset read) are made once, not once per worker.
-pytestmark = pytest.mark.xdist_group("sst2_data")
-
-
 @pytest.fixture(scope="module")
 def shared():
     return shared_data_dir("sst2")
