@@ -74,6 +74,7 @@ def test_embedding_dropout_drops_whole_channels_in_training_only():
     (dict(vocabulary_size=None), "vocabulary_size=None, num_features=None"),
     (dict(vocabulary_size=0), "vocabulary_size=0"),
     (dict(embedding_dropout=1.0), "embedding_dropout=1.0"),
+    (dict(head_dropout_rate=1.5), "head_dropout_rate=1.5"),  # was Keras' `rate=` error
     (dict(name=""), "name=''"),
 ])
 def test_bad_arguments_name_the_argument(kwargs, received):

@@ -37,20 +37,13 @@ def sequence_input(
     check_optional_positive_int("sequence_length", sequence_length)
     if vocabulary_size is not None:
         vocabulary_size = check_positive_int("vocabulary_size", vocabulary_size)
-        embedding_dim = check_positive_int("embedding_dim", embedding_dim)
         inputs = keras.Input(
             shape=(sequence_length,), batch_size=batch_size, dtype="int32",
             name=f"{prefix}_tokens",
         )
-        mask = PaddingMask(name=f"{prefix}_padding_mask")(inputs)
-        x = keras.layers.Embedding(
-            vocabulary_size, embedding_dim, mask_zero=True,
-            name=f"{prefix}_embedding",
-        )(inputs)
-        if check_fraction("embedding_dropout", embedding_dropout) > 0:
-            x = keras.layers.SpatialDropout1D(
-                embedding_dropout, name=f"{prefix}_embedding_dropout"
-            )(x)
+        x, mask = token_embedding(inputs, prefix, vocabulary_size=vocabulary_size,
+                                  embedding_dim=embedding_dim,
+                                  embedding_dropout=embedding_dropout)
         return inputs, x, mask
     num_features = check_positive_int("num_features", num_features)
     inputs = keras.Input(
@@ -61,6 +54,30 @@ def sequence_input(
         return inputs, inputs, None
     x = keras.layers.Masking(mask_value, name=f"{prefix}_masking")(inputs)
     return inputs, x, getattr(x, "_keras_mask", None)
+
+
+def token_embedding(tokens, prefix, *, vocabulary_size, embedding_dim, embedding_dropout=0.0):
+    """The padding mask and embedding of `(batch, time)` token ids (0 = padding).
+
+    Layers `{prefix}_padding_mask`, `{prefix}_embedding` (`mask_zero=True`)
+    and, with `embedding_dropout`, `{prefix}_embedding_dropout`
+    (`SpatialDropout1D`: whole embedding channels dropped in training).
+
+    Returns:
+        `(x, mask)`: the `(batch, time, embedding_dim)` embeddings and the
+        explicit boolean mask.
+    """
+    vocabulary_size = check_positive_int("vocabulary_size", vocabulary_size)
+    embedding_dim = check_positive_int("embedding_dim", embedding_dim)
+    mask = PaddingMask(name=f"{prefix}_padding_mask")(tokens)
+    x = keras.layers.Embedding(
+        vocabulary_size, embedding_dim, mask_zero=True, name=f"{prefix}_embedding",
+    )(tokens)
+    if check_fraction("embedding_dropout", embedding_dropout) > 0:
+        x = keras.layers.SpatialDropout1D(
+            embedding_dropout, name=f"{prefix}_embedding_dropout"
+        )(x)
+    return x, mask
 
 
 def output_head(x, name, *, num_classes=None, num_outputs=None):
@@ -90,9 +107,12 @@ def output_head(x, name, *, num_classes=None, num_outputs=None):
     )(x)
 
 
-def head_dropout(x, rate, name):
-    """Dropout before the output layer (skipped when `rate` is 0)."""
-    if rate:
+def head_dropout(x, rate, name, arg="head_dropout_rate"):
+    """Dropout before the output layer (skipped when `rate` is 0).
+
+    `rate` must be in [0, 1); the error names it as `arg`.
+    """
+    if check_fraction(arg, rate):
         return keras.layers.Dropout(rate, name=f"{name}_head_dropout")(x)
     return x
 

@@ -21,11 +21,11 @@ import keras
 
 from rnnzoo.layers.attention import ATTENTION_KINDS
 from rnnzoo.layers.attention import SequenceAttention
-from rnnzoo.layers.masks import PaddingMask
 from rnnzoo.layers.recurrent_stack import apply_stack
 from rnnzoo.layers.recurrent_stack import build_stack_layers
 from rnnzoo.layers.recurrent_stack import layer_units
-from rnnzoo.validation import check_fraction
+from rnnzoo.models.common import head_dropout
+from rnnzoo.models.common import token_embedding
 from rnnzoo.validation import check_optional_choice
 from rnnzoo.validation import check_positive_int
 
@@ -63,7 +63,6 @@ def build_decoder(
     Returns:
         `(probabilities, states, attention_weights)`.
     """
-    vocabulary_size = check_positive_int("vocabulary_size", vocabulary_size)
     embedding_dim = check_positive_int("embedding_dim", embedding_dim)
     attention = check_optional_choice("attention", attention, ATTENTION_KINDS)
     if attention is not None and memory is None:
@@ -71,14 +70,9 @@ def build_decoder(
             "Attention needs a memory to attend over (a feature grid or an "
             f"encoder). Received: attention={attention!r} with no memory"
         )
-    mask = PaddingMask(name=f"{prefix}_padding_mask")(tokens)
-    x = keras.layers.Embedding(
-        vocabulary_size, embedding_dim, mask_zero=True,
-        name=f"{prefix}_embedding",
-    )(tokens)
-    if check_fraction("embedding_dropout", embedding_dropout) > 0:
-        x = keras.layers.SpatialDropout1D(
-            embedding_dropout, name=f"{prefix}_embedding_dropout")(x)
+    x, mask = token_embedding(tokens, prefix, vocabulary_size=vocabulary_size,
+                              embedding_dim=embedding_dim,
+                              embedding_dropout=embedding_dropout)
     stack = build_stack_layers(
         cell=cell, units=units, num_layers=num_layers, residual=residual,
         dropout=dropout, recurrent_dropout=recurrent_dropout,
@@ -94,9 +88,7 @@ def build_decoder(
             outputs, memory, memory_mask, prefix, attention=attention,
             units=layer_units(units, num_layers)[-1],
         )
-    if check_fraction("head_dropout_rate", head_dropout_rate) > 0:
-        outputs = keras.layers.Dropout(
-            head_dropout_rate, name=f"{prefix}_head_dropout")(outputs)
+    outputs = head_dropout(outputs, head_dropout_rate, prefix)
     probabilities = keras.layers.Dense(
         vocabulary_size, activation="softmax", dtype="float32",
         name=f"{prefix}_output",

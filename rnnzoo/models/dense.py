@@ -76,6 +76,6 @@ def dense_baseline(
         x = inputs
     for i, width in enumerate(layer_units(units, num_layers), start=1):
         x = keras.layers.Dense(width, activation="relu", name=f"{name}_dense_{i}")(x)
-        x = head_dropout(x, dropout, f"{name}_{i}")
+        x = head_dropout(x, dropout, f"{name}_{i}", arg="dropout")
     outputs = output_head(x, name, num_classes=num_classes, num_outputs=num_outputs)
     return keras.Model(inputs, outputs, name=name)

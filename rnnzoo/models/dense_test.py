@@ -31,6 +31,7 @@ def test_counts():
     (dict(num_features=3, num_outputs=0), "num_outputs=0"),
     (dict(num_features=3, sequence_length=0, num_outputs=1), "sequence_length=0"),
     (dict(num_outputs=1), "vocabulary_size=None, num_features=None"),
+    (dict(num_features=3, num_outputs=1, dropout=-0.1), "dropout=-0.1"),
 ])
 def test_bad_arguments_name_the_argument(kwargs, received):
     with pytest.raises(ValueError, match=f"Received: .*{received}"):
