@@ -11,6 +11,7 @@ from rnnzoo.models.decoder import bridge_states
 from rnnzoo.models.decoder import build_decoder
 from rnnzoo.validation import check_choice
 from rnnzoo.validation import check_exactly_one
+from rnnzoo.validation import check_fraction
 from rnnzoo.validation import check_positive_int
 
 
@@ -56,6 +57,7 @@ def sequence_generator(
     layer_norm=False,
     embedding_dropout=0.0,
     head_dropout_rate=0.0,
+    feature_dropout=0.0,
     attention="bahdanau",
     attention_penalty=0.0,
     name="sequence_generator",
@@ -96,6 +98,10 @@ def sequence_generator(
         head_dropout_rate: dropout on the decoder's final (attentional)
             features before the softmax (`{name}_decoder_head_dropout`),
             the regulariser of "Show and Tell" and "Show, Attend and Tell".
+        feature_dropout: dropout on the feature grid (or feature vector)
+            before the memory projection (`{name}_feature_dropout`), in
+            training only: it regularises what the attention reads and the
+            initial states.
         attention: `None`, `"luong"` or `"bahdanau"` (needs a grid or images).
         attention_penalty: weight of the doubly stochastic attention penalty
             of "Show, Attend and Tell" (`rnnzoo.layers.AttentionPenalty`,
@@ -174,12 +180,18 @@ def sequence_generator(
     if attention_penalty and attention is None:
         raise ValueError("The attention penalty needs attention. Received: "
                          f"attention_penalty={attention_penalty!r} with attention=None")
+    if check_fraction("feature_dropout", feature_dropout):
+        dropout_layer = keras.layers.Dropout(feature_dropout, name=f"{name}_feature_dropout")
+        if grid is None:
+            summary = dropout_layer(conditioning)
+        else:
+            grid = dropout_layer(grid)
+    elif grid is None:
+        summary = conditioning
     memory = None
     if grid is not None:
         memory = keras.layers.Dense(widths[-1], activation="tanh", name=f"{name}_memory")(grid)
         summary = keras.layers.GlobalAveragePooling1D(name=f"{name}_memory_pool")(memory)
-    else:
-        summary = conditioning
     initial_state = bridge_states({"h": summary}, cell, widths, name)
     target = keras.Input(shape=(None,), dtype="int32", name=f"{name}_decoder_tokens")
     probabilities, _, weights = build_decoder(

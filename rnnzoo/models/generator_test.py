@@ -111,12 +111,14 @@ def test_embedding_and_head_dropout_act_in_training_only_and_decode(tmp_path):
 
     grid = RNG.normal(size=(3, 4, 5)).astype("float32")
     config = dict(vocabulary_size=9, feature_grid_shape=(4, 5), embedding_dim=6, units=6,
-                  embedding_dropout=0.3, head_dropout_rate=0.5, name="gen")
+                  embedding_dropout=0.3, head_dropout_rate=0.5, feature_dropout=0.3,
+                  name="gen")
     # The shared checks (padding, gradients, one fit step, .keras round trip).
     model = run_model_test(sequence_generator, config, [grid, TARGET_IN], TARGET_OUT,
                            (3, 3, 9), output_lengths=[3, 2, 3], tmp_path=tmp_path)
     names = {layer.name for layer in model.layers}
-    assert {"gen_decoder_embedding_dropout", "gen_decoder_head_dropout"} <= names
+    assert {"gen_decoder_embedding_dropout", "gen_decoder_head_dropout",
+            "gen_feature_dropout"} <= names
     x = [grid, TARGET_IN]
     inference = keras.ops.convert_to_numpy(model(x, training=False))
     np.testing.assert_array_equal(keras.ops.convert_to_numpy(model(x, training=False)),
@@ -130,3 +132,5 @@ def test_embedding_and_head_dropout_act_in_training_only_and_decode(tmp_path):
     np.testing.assert_array_equal(probabilities.argmax(-1), ids)
     with pytest.raises(ValueError, match="Received: head_dropout_rate=1.5"):
         sequence_generator(**{**config, "head_dropout_rate": 1.5})
+    with pytest.raises(ValueError, match="Received: feature_dropout=-0.1"):
+        sequence_generator(**{**config, "feature_dropout": -0.1})

@@ -79,6 +79,9 @@ class Config(ResolvedConfig):
                                         "before the softmax" + _DEFAULT)
     embedding_dropout: float | None = field(
         None, "flickr8k: rate of whole word-embedding channels dropped" + _DEFAULT)
+    feature_dropout: float | None = field(
+        None, "flickr8k: dropout on the encoder's feature grid (what the attention reads and "
+              "the initial state comes from)" + _DEFAULT)
     learning_rate: float | None = field(None, "flickr8k: Adam learning rate" + _DEFAULT)
     patience: int | None = field(None, "flickr8k: epochs without a better validation loss "
                                        "before stopping" + _DEFAULT)
@@ -110,7 +113,7 @@ DATASET_SETTINGS = {
     "digit_strips": dict(epochs=15, batch_size=128, units=128, max_minutes=9.0,
                          num_train=30000, num_validation=1000, num_test=2000),
     "flickr8k": dict(epochs=20, batch_size=64, units=512, embedding_dim=256, dropout=0.5,
-                     embedding_dropout=0.2,
+                     embedding_dropout=0.2, feature_dropout=0.0,
                      learning_rate=1e-3, patience=2, max_minutes=45.0, validation_images=500),
 }
 """The recipe's settings per dataset."""
@@ -119,7 +122,7 @@ QUICK = {
     "digit_strips": dict(epochs=10, batch_size=64, units=64, num_train=3000,
                          num_validation=200, num_test=200),
     "flickr8k": dict(epochs=4, batch_size=32, units=128, embedding_dim=64, dropout=0.0,
-                     embedding_dropout=0.0,
+                     embedding_dropout=0.0, feature_dropout=0.0,
                      max_images=300, max_dev_images=100, validation_images=40, patience=None),
 }
 """`Config.quick()` settings per dataset (about a minute on 2 cores)."""

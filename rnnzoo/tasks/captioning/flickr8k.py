@@ -126,13 +126,14 @@ def load_data(images_dir=None, captions_dir=None, *, validation_images=500, max_
 
 
 def build_captioner(vocabulary_size, grid_shape, *, units, embedding_dim, dropout,
-                    embedding_dropout=0.0, attention="bahdanau", attention_penalty=0.0,
+                    embedding_dropout=0.0, feature_dropout=0.0, attention="bahdanau", attention_penalty=0.0,
                     name="flickr8k_captioner", **overrides):
     """The Flickr8k captioner: an LSTM `rnnzoo.sequence_generator` over the feature grid.
 
     `dropout` drops the decoder's final features before the softmax (and
     acts between recurrent layers when `num_layers` > 1);
-    `embedding_dropout` drops whole word-embedding channels. `overrides`
+    `embedding_dropout` drops whole word-embedding channels and
+    `feature_dropout` the grid's features. `overrides`
     are further `rnnzoo.sequence_generator` arguments.
 
     Example:
@@ -146,6 +147,7 @@ def build_captioner(vocabulary_size, grid_shape, *, units, embedding_dim, dropou
         **dict(vocabulary_size=vocabulary_size, feature_grid_shape=tuple(grid_shape),
                embedding_dim=embedding_dim, units=units, cell="lstm", dropout=dropout,
                head_dropout_rate=dropout, embedding_dropout=embedding_dropout,
+               feature_dropout=feature_dropout,
                attention=attention, attention_penalty=attention_penalty, name=name),
         **overrides,
     })
@@ -198,6 +200,7 @@ def _train(runner, config, name, vocabulary, grid, batches, **kwargs):
         model = build_captioner(len(vocabulary), grid, units=config.units,
                                 embedding_dim=config.embedding_dim, dropout=config.dropout,
                                 embedding_dropout=config.embedding_dropout,
+                                feature_dropout=config.feature_dropout,
                                 name=f"flickr8k_{name}", **{**config.overrides, **kwargs})
     runner.compile(model, learning_rate=config.learning_rate)
     callbacks = []
