@@ -1,6 +1,9 @@
 """rnnzoo layers: the recurrent stack and the custom layers it builds on."""
 
 from rnnzoo.layers.attention import SequenceAttention
+from rnnzoo.layers.crf import CRF
+from rnnzoo.layers.crf import crf_decode
+from rnnzoo.layers.crf import crf_log_likelihood
 from rnnzoo.layers.masks import PaddingMask
 from rnnzoo.layers.masks import TimeSlice
 from rnnzoo.layers.pooling import SequencePooling
