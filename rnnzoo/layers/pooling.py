@@ -1,4 +1,4 @@
-"""Masked pooling over the time axis."""
+"""Masked pooling over the time axis (the axis before the features)."""
 
 import keras
 from keras import ops
@@ -11,6 +11,10 @@ POOLING_MODES = ("last", "mean", "max", "attention")
 @keras.saving.register_keras_serializable(package="rnnzoo")
 class SequencePooling(keras.layers.Layer):
     """Pools a `(batch, time, features)` sequence to `(batch, features)`.
+
+    Any input rank >= 3 pools its second-to-last axis: `(batch, words,
+    characters, features)` with a `(batch, words, characters)` mask gives
+    `(batch, words, features)`, one vector per word.
 
     Padded steps (mask False) never contribute: `"last"` takes each
     sequence's last real step (left, right or gapped padding alike), `"mean"`
@@ -54,25 +58,25 @@ class SequencePooling(keras.layers.Layer):
             )
 
     def call(self, inputs, mask=None):
-        steps = ops.shape(inputs)[1]
+        steps = ops.shape(inputs)[-2]
         if mask is None:
-            mask = ops.ones(ops.shape(inputs)[:2], dtype="bool")
+            mask = ops.ones(ops.shape(inputs)[:-1], dtype="bool")
         mask = ops.cast(mask, "bool")
         weights_mask = ops.cast(mask, inputs.dtype)[..., None]
         if self.mode == "last":
-            positions = ops.arange(steps, dtype="int32")[None, :]
-            last = ops.max(ops.where(mask, positions, -1), axis=1)
+            positions = ops.arange(steps, dtype="int32")
+            last = ops.max(ops.where(mask, positions, -1), axis=-1)
             last = ops.maximum(last, 0)
             pick = ops.one_hot(last, steps, dtype=inputs.dtype)[..., None]
-            return ops.sum(inputs * pick * weights_mask, axis=1)
+            return ops.sum(inputs * pick * weights_mask, axis=-2)
         if self.mode == "mean":
-            total = ops.sum(inputs * weights_mask, axis=1)
-            count = ops.maximum(ops.sum(weights_mask, axis=1), 1.0)
+            total = ops.sum(inputs * weights_mask, axis=-2)
+            count = ops.maximum(ops.sum(weights_mask, axis=-2), 1.0)
             return total / count
         if self.mode == "max":
             very_low = ops.cast(-1e9, inputs.dtype)
-            pooled = ops.max(ops.where(weights_mask > 0, inputs, very_low), axis=1)
-            any_real = ops.any(mask, axis=1)[:, None]
+            pooled = ops.max(ops.where(weights_mask > 0, inputs, very_low), axis=-2)
+            any_real = ops.any(mask, axis=-1)[..., None]
             return ops.where(any_real, pooled, ops.zeros_like(pooled))
         hidden = ops.tanh(ops.matmul(inputs, self.score_kernel) + self.score_bias)
         scores = ops.matmul(hidden, ops.cast(self.score_vector, hidden.dtype))
@@ -80,13 +84,13 @@ class SequencePooling(keras.layers.Layer):
         scores = ops.where(mask, scores, -1e9)
         weights = ops.softmax(scores, axis=-1)
         weights = ops.cast(weights, inputs.dtype)[..., None] * weights_mask
-        return ops.sum(inputs * weights, axis=1)
+        return ops.sum(inputs * weights, axis=-2)
 
     def compute_mask(self, inputs, mask=None):
         return None
 
     def compute_output_shape(self, input_shape):
-        return (input_shape[0], input_shape[-1])
+        return tuple(input_shape[:-2]) + (input_shape[-1],)
 
     def get_config(self):
         config = super().get_config()

@@ -48,3 +48,16 @@ def test_attention_pooling_weighs_only_real_steps():
 def test_bad_mode_names_the_argument():
     with pytest.raises(ValueError, match=r"Expected `mode` to be one of .*Received: mode='sum'"):
         SequencePooling("sum")
+
+
+@pytest.mark.multi_backend
+@pytest.mark.parametrize("mode", POOLING_MODES)
+def test_four_dimensional_input_pools_each_word_over_its_characters(mode):
+    # (batch=1, words=3, characters=4, features=2): each word is a row of X.
+    layer = SequencePooling(mode)
+    pooled = np.asarray(layer(X[None], mask=MASK[None]))
+    assert pooled.shape == (1, 3, 2)
+    np.testing.assert_allclose(pooled[0], np.asarray(layer(X, mask=MASK)), rtol=1e-6)
+    if mode in EXPECTED:
+        np.testing.assert_allclose(pooled[0], EXPECTED[mode], rtol=1e-6)
+    assert layer.compute_output_shape((None, None, 4, 2)) == (None, None, 2)
