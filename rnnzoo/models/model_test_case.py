@@ -59,14 +59,21 @@ def gru_params(inputs, units):
 
 
 def gradients(model, x, y):
-    """Gradients of the compiled loss for every trainable weight (numpy)."""
-    loss_fn = model.loss
+    """Gradients of the compiled loss for every trainable weight (numpy).
+
+    The compiled loss, or the model's own `compute_loss` when it has none
+    (`rnnzoo.models.crf_model.CRFModel`).
+    """
     backend = keras.backend.backend()
     if backend == "tensorflow":
         import tensorflow as tf
 
         with tf.GradientTape() as tape:
-            loss = loss_fn(y, model(x, training=True))
+            y_pred = model(x, training=True)
+            if model.loss is None:
+                loss = model.compute_loss(x=x, y=y, y_pred=y_pred, training=True)
+            else:
+                loss = model.loss(y, y_pred)
         grads = tape.gradient(loss, model.trainable_variables)
         return [
             None if g is None else tf.convert_to_tensor(g).numpy() for g in grads
@@ -76,10 +83,15 @@ def gradients(model, x, y):
 
         trainable = [v.value for v in model.trainable_variables]
         non_trainable = [v.value for v in model.non_trainable_variables]
+        metrics = [v.value for v in model.metrics_variables]
 
         def compute(trainable):
             outputs, _ = model.stateless_call(trainable, non_trainable, x, training=True)
-            return loss_fn(y, outputs)
+            if model.loss is None:
+                return model.stateless_compute_loss(
+                    trainable, non_trainable, metrics, x=x, y=y, y_pred=outputs,
+                    training=True)[0]
+            return model.loss(y, outputs)
 
         return [np.asarray(g) for g in jax.jit(jax.grad(compute))(trainable)]
     raise NotImplementedError(backend)

@@ -41,7 +41,9 @@ def compile_for(model, task="auto", learning_rate=1e-3, clipnorm=1.0, optimizer=
 
     Gradients are clipped by norm (`clipnorm`, default 1.0: exploding
     gradients, seed notes). Loss and metrics leave out padded steps (Keras
-    uses the mask the model's output carries).
+    uses the mask the model's output carries). A CRF tagger
+    (`rnnzoo.models.crf_model.CRFModel`) trains on its CRF's likelihood:
+    it gets only the optimizer.
 
     Args:
         model: a Keras model (any rnnzoo builder's).
@@ -74,8 +76,14 @@ def compile_for(model, task="auto", learning_rate=1e-3, clipnorm=1.0, optimizer=
     >>> model.loss.__class__.__name__, model.loss.label_smoothing
     ('CategoricalCrossentropy', 0.1)
     """
+    from rnnzoo.models.crf_model import CRFModel
+
+    if isinstance(model, CRFModel):  # its loss is the CRF's likelihood (compute_loss)
+        model.compile(optimizer=_optimizer(optimizer, learning_rate, clipnorm),
+                      jit_compile=jit_compile)
+        return model
     task = check_choice("task", task, TASKS)
-    optimizer = check_choice("optimizer", optimizer, ("adam", "adamw", "sgd", "rmsprop"))
+    optimizer = _optimizer(optimizer, learning_rate, clipnorm)
     label_smoothing = check_fraction("label_smoothing", label_smoothing)
     if task == "auto":
         task = infer_task(model)
@@ -84,12 +92,6 @@ def compile_for(model, task="auto", learning_rate=1e-3, clipnorm=1.0, optimizer=
             "Expected `label_smoothing` only for a binary or multiclass model. "
             f"Received: label_smoothing={label_smoothing!r} for task={task!r}"
         )
-    optimizer = {
-        "adam": keras.optimizers.Adam,
-        "adamw": keras.optimizers.AdamW,
-        "sgd": keras.optimizers.SGD,
-        "rmsprop": keras.optimizers.RMSprop,
-    }[optimizer](learning_rate=learning_rate, clipnorm=clipnorm)
     if task == "binary":
         task_loss = keras.losses.BinaryCrossentropy(label_smoothing=label_smoothing)
         metrics = [keras.metrics.BinaryAccuracy(name="accuracy")]
@@ -107,3 +109,13 @@ def compile_for(model, task="auto", learning_rate=1e-3, clipnorm=1.0, optimizer=
     model.compile(optimizer=optimizer, loss=task_loss if loss is None else loss, metrics=metrics,
                   jit_compile=jit_compile)
     return model
+
+
+def _optimizer(name, learning_rate, clipnorm):
+    name = check_choice("optimizer", name, ("adam", "adamw", "sgd", "rmsprop"))
+    return {
+        "adam": keras.optimizers.Adam,
+        "adamw": keras.optimizers.AdamW,
+        "sgd": keras.optimizers.SGD,
+        "rmsprop": keras.optimizers.RMSprop,
+    }[name](learning_rate=learning_rate, clipnorm=clipnorm)
