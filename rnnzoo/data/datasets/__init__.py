@@ -22,6 +22,8 @@ from rnnzoo.data.datasets.series import load_series
 from rnnzoo.data.datasets.sst2 import load_sst2
 from rnnzoo.data.datasets.time_machine import TextCorpus
 from rnnzoo.data.datasets.time_machine import load_time_machine
+from rnnzoo.data.datasets.ud_treebank import TaggedSentences
+from rnnzoo.data.datasets.ud_treebank import load_ud_treebank
 
 __all__ = [
     "ENV_VAR",
@@ -31,6 +33,7 @@ __all__ = [
     "DatasetNotFoundError",
     "SeriesSplit",
     "Split",
+    "TaggedSentences",
     "TextCorpus",
     "TranslationDataset",
     "chronological_split",
@@ -40,4 +43,5 @@ __all__ = [
     "load_series",
     "load_sst2",
     "load_time_machine",
+    "load_ud_treebank",
 ]
