@@ -22,10 +22,11 @@ from rnnzoo.validation import check_positive_int
 def _check_arrays(name, arrays):
     arrays = [np.asarray(a) for a in (arrays if isinstance(arrays, (list, tuple)) else [arrays])]
     for a in arrays:
-        if a.ndim not in (1, 2):
+        if a.ndim not in (1, 2, 3):
             raise ValueError(
-                f"Expected `{name}` to be 1-D or 2-D arrays (2-D: right-padded "
-                f"with 0). Received: {name} with shape {a.shape}"
+                f"Expected `{name}` to be 1-D, 2-D or 3-D arrays (2-D: right-padded "
+                f"with 0; 3-D, e.g. characters of words: right-padded on both axes). "
+                f"Received: {name} with shape {a.shape}"
             )
     return arrays
 
@@ -49,8 +50,9 @@ class LengthBatches(keras.utils.PyDataset):
 
     Args:
         x: an array or a list of arrays (the model's inputs); 2-D arrays are
-            right-padded with 0 and are trimmed per batch, 1-D arrays are
-            passed through.
+            right-padded with 0 and are trimmed per batch, 3-D arrays (the
+            characters of each word) are trimmed on both padded axes, 1-D
+            arrays are passed through.
         y: an array or list of arrays (the targets), same rules; or None.
         batch_size: examples per batch (one batch may be smaller).
         multiple: each batch's width is rounded up to a multiple of this
@@ -96,7 +98,11 @@ class LengthBatches(keras.utils.PyDataset):
         self._arrays = arrays
         # Each 2-D array's row lengths, computed once: they order the
         # examples and size every batch.
-        self._lengths = [row_lengths(a) if a.ndim == 2 else None for a in arrays]
+        self._lengths = [None if a.ndim == 1 else row_lengths(a if a.ndim == 2 else a.any(-1))
+                         for a in arrays]
+        # A 3-D array's depth per row: its longest inner row (longest word).
+        self._depths = [row_lengths(a.reshape(-1, a.shape[2])).reshape(a.shape[:2]).max(1)
+                        if a.ndim == 3 and a.size else None for a in arrays]
         # Sort keys, most significant first: the last array's length (the
         # targets), then the one before, and so on.
         lengths = [ln for ln in self._lengths if ln is not None]
@@ -129,20 +135,25 @@ class LengthBatches(keras.utils.PyDataset):
         return [batches[first], batches[second]] + rest
 
     def _widths(self, rows):
-        return [self._width(k, rows) for k, ln in enumerate(self._lengths) if ln is not None]
+        widths = [self._width(k, rows) for k, ln in enumerate(self._lengths) if ln is not None]
+        return widths + [self._width(k, rows, self._depths, 2)
+                         for k, d in enumerate(self._depths) if d is not None]
 
-    def _width(self, k, rows):
-        width = int(self._lengths[k][rows].max()) if len(rows) else 0
+    def _width(self, k, rows, lengths=None, axis=1):
+        lengths = self._lengths if lengths is None else lengths
+        width = int(lengths[k][rows].max()) if len(rows) else 0
         width = -(-max(width, 1) // self.multiple) * self.multiple
-        return min(self._arrays[k].shape[1], width)
+        return min(self._arrays[k].shape[axis], width)
 
     def __len__(self):
         return self._num_batches
 
     def _take(self, k, rows):
         part = self._arrays[k][rows]
-        if part.ndim == 2:
+        if part.ndim >= 2:
             part = part[:, :self._width(k, rows)]
+        if part.ndim == 3 and self._depths[k] is not None:
+            part = part[:, :, :self._width(k, rows, self._depths, 2)]
         return part
 
     def __getitem__(self, index):

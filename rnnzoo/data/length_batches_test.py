@@ -78,7 +78,7 @@ def test_bad_arguments_name_the_argument():
     with pytest.raises(ValueError, match="same number of rows"):
         LengthBatches(np.ones((4, 3)), np.ones(5))
     with pytest.raises(ValueError, match="Received: x with shape"):
-        LengthBatches(np.ones((4, 3, 2)))
+        LengthBatches(np.ones((4, 3, 2, 2)))
 
 
 @pytest.mark.multi_backend
@@ -100,3 +100,22 @@ def test_fit_on_variable_width_batches_learns():
     assert len(history.history["loss"]) == 6
     # measured after 6 epochs: 2.30 -> 0.10 (TF), 0.21 (JAX)
     assert model.evaluate(x, y, verbose=0) < 0.25 * before
+
+
+def test_characters_of_words_are_trimmed_on_both_axes():
+    # 4 sentences of 1-3 words; each word's characters right-padded to 6.
+    words = np.array([[3, 4, 0], [5, 0, 0], [6, 7, 8], [1, 2, 0]])
+    chars = np.zeros((4, 3, 6), "int32")
+    longest = {0: 2, 1: 1, 2: 5, 3: 3}  # each sentence's longest word
+    for i, row in enumerate(words):
+        for j, w in enumerate(row):
+            if w:
+                chars[i, j, :longest[i] - (j % 2)] = w
+    data = LengthBatches([words, chars], words, batch_size=2, multiple=1, shuffle=False)
+    for (w, c), y in data:
+        rows = [i for i in range(4) if any(np.array_equal(words[i, :w.shape[1]], r)
+                                           for r in w)]
+        assert c.shape == (2, w.shape[1], max(longest[i] for i in rows))
+        np.testing.assert_array_equal(c, chars[rows][:, :w.shape[1], :c.shape[2]])
+        assert (chars[rows][:, w.shape[1]:] == 0).all()
+        assert (chars[rows][:, :, c.shape[2]:] == 0).all()
