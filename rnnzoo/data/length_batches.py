@@ -128,7 +128,11 @@ class LengthBatches(keras.utils.PyDataset):
             return batches
         widths = np.array([self._widths(rows) for rows in batches])
         first = int(np.lexsort(widths.T[::-1])[0])
-        second = int(np.argmax((widths - widths[first]).min(axis=1)))
+        # The second differs from the first in as many widths as possible
+        # (every one when some batch does; wider ones first among equals).
+        differs = (widths != widths[first]).sum(axis=1)
+        wider = (widths - widths[first]).min(axis=1)
+        second = int(np.lexsort([-wider, -differs])[0])
         if second == first:
             return batches
         rest = [b for i, b in enumerate(batches) if i not in (first, second)]

@@ -34,6 +34,16 @@ def _time_major(x):
     return ops.moveaxis(x, 1, 0)
 
 
+def _steps(potentials, mask):
+    """Steps 1.. as ONE time-major tensor `(time - 1, batch, num_tags + 1)`.
+
+    The last channel is the mask. One tensor, because Keras' TensorFlow
+    `scan` fails on several inputs whose time axis is unknown when traced.
+    """
+    real = ops.cast(mask[:, 1:, None], potentials.dtype)
+    return _time_major(ops.concatenate([potentials[:, 1:], real], axis=-1))
+
+
 def crf_log_likelihood(potentials, tags, transitions, mask=None, start_transitions=None,
                        end_transitions=None):
     """The log-probability of each tag sequence under a linear-chain CRF.
@@ -78,14 +88,14 @@ def crf_log_likelihood(potentials, tags, transitions, mask=None, start_transitio
 
     # The log partition function: the forward algorithm over real steps.
     def step(alpha, inputs):
-        potential, real_step = inputs
+        potential, real_step = inputs[:, :-1], inputs[:, -1] > 0
         scores = alpha[:, :, None] + transitions[None]
         new = ops.logsumexp(scores, axis=1) + potential
         alpha = ops.where(real_step[:, None], new, alpha)
         return alpha, alpha
 
     alpha = start[None] + potentials[:, 0]
-    alpha, _ = ops.scan(step, alpha, (_time_major(potentials[:, 1:]), _time_major(mask[:, 1:])))
+    alpha, _ = ops.scan(step, alpha, _steps(potentials, mask))
     log_z = ops.logsumexp(alpha + end[None], axis=1)
     return (score - log_z) * nonempty
 
@@ -117,7 +127,7 @@ def crf_decode(potentials, transitions, mask=None, start_transitions=None, end_t
 
     def forward(carry, inputs):
         delta, _ = carry
-        potential, real_step = inputs
+        potential, real_step = inputs[:, :-1], inputs[:, -1] > 0
         scores = delta[:, :, None] + transitions[None]
         best = ops.cast(ops.argmax(scores, axis=1), "int32")
         new = ops.max(scores, axis=1) + potential
@@ -127,9 +137,7 @@ def crf_decode(potentials, transitions, mask=None, start_transitions=None, end_t
         return (delta, pointers), (delta, pointers)
 
     delta = start[None] + potentials[:, 0]
-    (delta, _), (_, pointers) = ops.scan(
-        forward, (delta, identity),
-        (_time_major(potentials[:, 1:]), _time_major(mask[:, 1:])))
+    (delta, _), (_, pointers) = ops.scan(forward, (delta, identity), _steps(potentials, mask))
     final = delta + end[None]
     last = ops.cast(ops.argmax(final, axis=1), "int32")
     best_score = ops.max(final, axis=1)

@@ -1,0 +1,72 @@
+"""The tagging task: its scores and baseline on fixed values, then a quick run on real EWT."""
+
+import os
+
+import numpy as np
+import pytest
+
+from rnnzoo import cli
+from rnnzoo.tasks import tagging
+from rnnzoo.training.saving import load_model
+
+
+def test_most_frequent_tag_and_scores():
+    words = [["the", "duck", "runs"], ["a", "duck"], ["the", "run"]]
+    tags = [["DET", "NOUN", "VERB"], ["DET", "NOUN"], ["DET", "NOUN"]]
+    lookup, overall = tagging.most_frequent_tags(words, tags)
+    assert lookup == {"the": "DET", "duck": "NOUN", "runs": "VERB", "a": "DET", "run": "NOUN"}
+    assert overall == "DET"  # 3 DET, 3 NOUN: the first counted wins the tie
+    scores = tagging.tag_scores([["DET", "NOUN", "VERB"]], [["DET", "VERB", "VERB"]],
+                                [["the", "cat", "runs"]], {"the", "runs"},
+                                ["", "DET", "NOUN", "VERB"])
+    assert scores["accuracy"] == pytest.approx(66.67)
+    assert (scores["unseen_accuracy"], scores["unseen_words"]) == (0.0, 1)
+    assert scores["per_tag"]["VERB"] == {"precision": 50.0, "recall": 100.0,
+                                         "f1": pytest.approx(66.67), "support": 1}
+    assert scores["confusions"] == [["NOUN", "VERB", 1]]
+
+
+def test_vocabularies_encode_words_characters_and_tags():
+    vocab = tagging.Vocabularies.count([["Hi", "there"], ["Hi"]], [["INTJ", "ADV"], ["INTJ"]],
+                                       min_count=2, max_word_length=3)
+    assert vocab.words == ["", "[UNK]", "Hi"] and vocab.tags == ["", "ADV", "INTJ"]
+    words, chars, tags = vocab.encode([["Hi", "there", "you"]], [["INTJ", "ADV", "ADV"]])
+    assert words.tolist() == [[2, 1, 1]] and tags.tolist() == [[2, 1, 1]]
+    index = {c: i for i, c in enumerate(vocab.characters)}
+    assert chars.shape == (1, 3, 3)  # words cut to 3 characters
+    assert chars[0, 1].tolist() == [index["t"], index["h"], index["e"]]
+    assert chars[0, 2, 0] == 1  # "y" never seen: the unknown character
+    with pytest.raises(ValueError, match="Received: variants='lstm'"):
+        tagging.Config(variants=("lstm",))
+
+
+REAL = os.path.join(os.environ.get("RNNZOO_DATA_DIR", "/nonexistent"), "ud_english_ewt")
+
+
+@pytest.mark.skipif(not os.path.isdir(REAL), reason="needs RNNZOO_DATA_DIR/ud_english_ewt")
+def test_quick_run_on_real_sentences_beats_the_most_frequent_tag(tmp_path, capsys):
+    out = tmp_path / "run"
+    # The CRF tagger over words and characters alone (the other variants
+    # are the same builder without `crf` or characters: tested in
+    # models/tagger_test.py).
+    metrics = cli.main(tagging, ["--quick", "--variants", "('characters_crf',)",
+                                 "--max-sentences", "800", "--output-dir", str(out),
+                                 "--verbose", "0"])
+    assert metrics["sentences"] == {"train": 700, "validation": 100, "dev": 400}
+    assert metrics["dev_accuracy"] > metrics["most_frequent_tag_dev_accuracy"] + 2
+    assert metrics["dev_unseen_accuracy"] > metrics["most_frequent_tag_dev_unseen_accuracy"]
+    assert set(metrics["per_tag"]) >= {"NOUN", "VERB", "PROPN"}
+    assert {"model.keras", "confusions.png", "loss.png", "vocabularies.json"} <= set(
+        os.listdir(out))
+    # The saved CRF model reloads and tags the same; `predict` prints word/TAG.
+    model = load_model(str(out / "model.keras"))
+    sentence = ["The", "dog", "saw", "a", "duck", "."]
+    trained = cli.Trained(str(out), model, metrics)
+    pairs = tagging.tag_sentences(trained, [" ".join(sentence)])
+    assert [w for w, _ in pairs[0]] == sentence
+    assert pairs[0][-1][1] == "PUNCT" and pairs[0][0][1] == "DET"
+    printed = capsys.readouterr().out
+    assert "The/DET" in printed and "./PUNCT" in printed
+    again = cli.main(tagging, ["predict", " ".join(sentence), "--output-dir", str(out)])
+    assert again == pairs
+    np.testing.assert_array_equal(metrics["sentences"]["dev"], 400)
