@@ -85,8 +85,9 @@ class Config(ResolvedConfig):
     learning_rate: float | None = field(None, "flickr8k: Adam learning rate" + _DEFAULT)
     patience: int | None = field(None, "flickr8k: epochs without a better validation loss "
                                        "before stopping" + _DEFAULT)
-    lr_decay: float = field(1.0, "flickr8k: multiply the learning rate by this after an epoch "
-                                 "without a better validation loss (1: constant)")
+    lr_decay: float | None = field(
+        None, "flickr8k: multiply the learning rate by this after an epoch without a better "
+              "validation loss (1: constant)" + _DEFAULT)
     attention_penalty: float = field(
         0.0, "flickr8k: weight of Show-Attend-Tell's doubly stochastic attention penalty "
              "(the paper uses 1; 0: none)")
@@ -113,8 +114,8 @@ DATASET_SETTINGS = {
     "digit_strips": dict(epochs=15, batch_size=128, units=128, max_minutes=9.0,
                          num_train=30000, num_validation=1000, num_test=2000),
     "flickr8k": dict(epochs=20, batch_size=64, units=512, embedding_dim=256, dropout=0.5,
-                     embedding_dropout=0.2, feature_dropout=0.0,
-                     learning_rate=1e-3, patience=2, max_minutes=45.0, validation_images=500),
+                     embedding_dropout=0.2, feature_dropout=0.4, lr_decay=0.5,
+                     learning_rate=1e-3, patience=3, max_minutes=45.0, validation_images=500),
 }
 """The recipe's settings per dataset."""
 
@@ -122,7 +123,7 @@ QUICK = {
     "digit_strips": dict(epochs=10, batch_size=64, units=64, num_train=3000,
                          num_validation=200, num_test=200),
     "flickr8k": dict(epochs=4, batch_size=32, units=128, embedding_dim=64, dropout=0.0,
-                     embedding_dropout=0.0, feature_dropout=0.0,
+                     embedding_dropout=0.0, feature_dropout=0.0, lr_decay=1.0,
                      max_images=300, max_dev_images=100, validation_images=40, patience=None),
 }
 """`Config.quick()` settings per dataset (about a minute on 2 cores)."""
