@@ -22,10 +22,12 @@ from rnnzoo.tasks import names
 from rnnzoo.tasks import sentiment
 from rnnzoo.tasks import textgen
 
-pytestmark = pytest.mark.skipif(
+# Its module-scoped fixtures run once: every test of the module on one
+# pytest-xdist worker (`--dist loadgroup`).
+pytestmark = [pytest.mark.xdist_group("tests.recipes_text_test"), pytest.mark.skipif(
     not os.environ.get(ENV_VAR) or not os.path.isdir(os.environ[ENV_VAR]),
     reason=f"real data not available (set {ENV_VAR})",
-)
+)]
 
 
 def _run(task, tmp_path_factory, *flags):

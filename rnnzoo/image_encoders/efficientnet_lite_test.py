@@ -20,6 +20,10 @@ from rnnzoo.image_encoders import efficientnet_lite0
 from rnnzoo.image_encoders import last_block_model
 from rnnzoo.image_encoders import load_state_dict
 
+# Its module-scoped fixtures run once: every test of the module on one
+# pytest-xdist worker (`--dist loadgroup`).
+pytestmark = pytest.mark.xdist_group("rnnzoo.image_encoders.efficientnet_lite_test")
+
 TESTDATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "testdata")
 REFERENCE = os.path.join(TESTDATA, "efficientnet_lite0_reference.npz")
 SIZE = 224

@@ -21,6 +21,10 @@ from rnnzoo.data.datasets.names import LANGUAGES
 from rnnzoo.tasks import names
 from rnnzoo.tasks import testing
 
+# Its module-scoped fixtures run once: every test of the module on one
+# pytest-xdist worker (`--dist loadgroup`).
+pytestmark = pytest.mark.xdist_group("rnnzoo.tasks.names_test")
+
 _SMALL = ["--set", "units=16", "--set", "embedding_dim=8", "--mlp-units", "32"]
 
 

@@ -20,6 +20,10 @@ from rnnzoo.tasks import sentiment
 from rnnzoo.tasks import testing
 from rnnzoo.training.runner import Runner
 
+# Its module-scoped fixtures run once: every test of the module on one
+# pytest-xdist worker (`--dist loadgroup`).
+pytestmark = pytest.mark.xdist_group("rnnzoo.tasks.sentiment_test")
+
 
 @pytest.fixture(scope="module")
 def sentiment_run(tmp_path_factory):

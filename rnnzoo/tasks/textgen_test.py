@@ -21,6 +21,10 @@ from rnnzoo.tasks import testing
 from rnnzoo.tasks import textgen
 from rnnzoo.training.runner import Runner
 
+# Its module-scoped fixtures run once: every test of the module on one
+# pytest-xdist worker (`--dist loadgroup`).
+pytestmark = pytest.mark.xdist_group("rnnzoo.tasks.textgen_test")
+
 
 @pytest.fixture(scope="module")
 def generated(tmp_path_factory):

@@ -5,6 +5,10 @@ import pytest
 from rnnzoo.data.datasets import flickr8k
 from rnnzoo.data.datasets._testing import shared_data_dir
 
+# Its module-scoped fixtures run once: every test of the module on one
+# pytest-xdist worker (`--dist loadgroup`).
+pytestmark = pytest.mark.xdist_group("rnnzoo.data.datasets.flickr8k_test")
+
 
 @pytest.fixture(scope="module")
 def shared():

@@ -21,6 +21,10 @@ from rnnzoo.tasks import captioning
 from rnnzoo.tasks.captioning import flickr8k
 from rnnzoo.training.saving import load_model
 
+# Its module-scoped fixtures run once: every test of the module on one
+# pytest-xdist worker (`--dist loadgroup`).
+pytestmark = pytest.mark.xdist_group("rnnzoo.tasks.captioning.flickr8k_test")
+
 N = 6  # generated images per split
 COLOURS = {"red": (220, 30, 30), "green": (30, 200, 30), "blue": (30, 30, 220),
            "yellow": (230, 230, 40)}
