@@ -20,3 +20,18 @@ def _seed():
 
     keras.utils.set_random_seed(0)
     yield
+
+
+def pytest_runtest_logreport(report):
+    """With RNNZOO_TEST_TIMELINE=path, appends each test phase's worker, start and stop.
+
+    For finding idle workers and the tail of a parallel run (docs/benchmarks.md).
+    """
+    path = os.environ.get("RNNZOO_TEST_TIMELINE")
+    if not path or not hasattr(report, "start") or os.environ.get("PYTEST_XDIST_WORKER"):
+        return  # recorded once, by the controller
+    node = getattr(report, "node", None)
+    worker = getattr(getattr(node, "gateway", None), "id", "main")
+    with open(path, "a") as f:
+        f.write(f"{worker}\t{report.nodeid}\t{report.when}\t{report.start:.3f}\t"
+                f"{report.stop:.3f}\n")
