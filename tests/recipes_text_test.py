@@ -22,12 +22,13 @@ from rnnzoo.tasks import names
 from rnnzoo.tasks import sentiment
 from rnnzoo.tasks import textgen
 
-# Its module-scoped fixtures run once: every test of the module on one
-# pytest-xdist worker (`--dist loadgroup`).
-pytestmark = [pytest.mark.xdist_group("tests.recipes_text_test"), pytest.mark.skipif(
+pytestmark = pytest.mark.skipif(
     not os.environ.get(ENV_VAR) or not os.path.isdir(os.environ[ENV_VAR]),
     reason=f"real data not available (set {ENV_VAR})",
-)]
+)
+# The two tests of the sentiment run on one pytest-xdist worker (`--dist
+# loadgroup`), so that its module-scoped run happens once, not once per worker.
+SENTIMENT_RUN = pytest.mark.xdist_group("tests.recipes_text_test.sentiment_run")
 
 
 def _run(task, tmp_path_factory, *flags):
@@ -85,6 +86,7 @@ def test_names_quick_beats_majority_and_round_trips(names_run, capsys):
         assert match and float(match.group(1)) <= 0 and match.group(2) in LANGUAGES
 
 
+@SENTIMENT_RUN
 def test_sentiment_quick_beats_majority_and_round_trips(sentiment_run, capsys):
     module, out, metrics = sentiment_run
     # The dev split is balanced (majority ~0.51).
@@ -105,6 +107,7 @@ def test_sentiment_quick_beats_majority_and_round_trips(sentiment_run, capsys):
                         line), line
 
 
+@SENTIMENT_RUN
 def test_sentiment_members_validate_on_their_own_folds(sentiment_run):
     module, _, metrics = sentiment_run
     # --quick: the two cheapest bags, then one recurrent member, folds 0, 1, 2
