@@ -79,8 +79,13 @@ def test_crf_tagger_with_characters(tmp_path):
     if keras.backend.backend() != "tensorflow":
         return
     rnnzoo.compile_for(model, learning_rate=0.05)
-    model.fit([ids, chars], tags, epochs=60, batch_size=3, verbose=0)
+    history = model.fit([ids, chars], tags, epochs=60, batch_size=3, verbose=0)
     np.testing.assert_array_equal(model.predict([ids, chars], verbose=0)[ids > 0], tags[ids > 0])
+    # `accuracy`: the Viterbi tags' accuracy over the real tokens.
+    assert history.history["accuracy"][-1] == 1.0 > history.history["accuracy"][0]
+    tags[0, 0] = (tags[0, 0] % 3) + 1  # one of the 12 real tags now wrong
+    logs = model.evaluate([ids, chars], tags, verbose=0, return_dict=True)
+    assert logs["accuracy"] == pytest.approx(11 / 12)
 
 
 def test_crf_and_characters_errors_name_the_argument():

@@ -3,8 +3,10 @@
 `python recipes/tagging.py` (UPOS; `--tagset xpos` for the Penn tags). The steps:
 
 1. `rnnzoo.data.datasets.load_ud_treebank`: train and dev. A seeded part
-   of the TRAIN sentences (`validation_sentences`) picks the epoch; dev is
-   only reported (the official test split is not in the shared data).
+   of the TRAIN sentences (`validation_sentences`) picks the epoch (by
+   tagging accuracy: the validation loss starts rising epochs before the
+   accuracy stops improving); dev is only reported (the official test
+   split is not in the shared data).
 2. `Vocabularies`: word forms seen at least `min_count` times in training
    (rarer ones train the unknown-word id), every training character, the
    tags.
@@ -82,7 +84,8 @@ class Config:
     dropout: float = field(0.3, "dropout between BiLSTM layers and before the output")
     embedding_dropout: float = field(0.25, "rate of word-embedding channels dropped")
     learning_rate: float = field(2e-3, "Adam learning rate")
-    patience: int | None = field(3, "epochs without a better validation loss before stopping")
+    patience: int | None = field(3, "epochs without a better validation accuracy before "
+                                    "stopping")
     max_minutes: float | None = field(12.0, "stop a variant after the epoch passing this time")
     min_count: int = field(2, "keep word forms seen this often in training")
     max_word_length: int = field(20, "characters kept per word (longer words are cut)")
@@ -324,7 +327,7 @@ def run(config, runner):
         history = runner.fit(
             model, LengthBatches([words, chars] if characters else words, tags,
                                  batch_size=config.batch_size, seed=runner.seed),
-            name=variant, patience=config.patience, epochs=config.epochs,
+            name=variant, monitor="val_accuracy", patience=config.patience, epochs=config.epochs,
             time_limit=config.max_minutes * 60 if config.max_minutes else None,
             validation_data=LengthBatches([v_words, v_chars] if characters else v_words,
                                           v_tags, batch_size=128, shuffle=False))
