@@ -56,7 +56,9 @@ class CRFModel(keras.Model):
 
     def compile(self, *args, **kwargs):
         if not hasattr(self, "tag_accuracy"):
-            self.tag_accuracy = keras.metrics.Mean(name="accuracy")
+            # keras.metrics.Accuracy: its direction ("up") is what early
+            # stopping and best-epoch checkpoints read.
+            self.tag_accuracy = keras.metrics.Accuracy(name="accuracy")
         super().compile(*args, **kwargs)
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
@@ -68,8 +70,8 @@ class CRFModel(keras.Model):
             # backend (JAX maps only the metrics' own variables in
             # `compute_metrics`); Keras reports and resets it with the rest.
             tags, _ = crf.decode(ops.stop_gradient(y_pred), mask)
-            right = ops.cast(ops.equal(tags, ops.cast(y, "int32")), "float32")
-            self.tag_accuracy.update_state(right, sample_weight=ops.cast(mask, "float32"))
+            self.tag_accuracy.update_state(ops.cast(y, "int32"), tags,
+                                           sample_weight=ops.cast(mask, "float32"))
         if sample_weight is not None:
             log_likelihood = log_likelihood * ops.cast(ops.reshape(sample_weight, (-1,)),
                                                        "float32")

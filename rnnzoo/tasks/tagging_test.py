@@ -48,9 +48,10 @@ def test_quick_run_on_real_sentences_beats_the_most_frequent_tag(tmp_path, capsy
     out = tmp_path / "run"
     # The CRF tagger over words and characters alone (the other variants
     # are the same builder without `crf` or characters: tested in
-    # models/tagger_test.py).
+    # models/tagger_test.py); early stopping on its Viterbi accuracy.
     metrics = cli.main(tagging, ["--quick", "--variants", "('characters_crf',)",
-                                 "--max-sentences", "800", "--output-dir", str(out),
+                                 "--max-sentences", "800", "--patience", "5",
+                                 "--output-dir", str(out),
                                  "--verbose", "0"])
     assert metrics["sentences"] == {"train": 700, "validation": 100, "dev": 400}
     assert metrics["dev_accuracy"] > metrics["most_frequent_tag_dev_accuracy"] + 2

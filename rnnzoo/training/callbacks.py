@@ -216,8 +216,7 @@ class BestModelCheckpoint(keras.callbacks.Callback):
                 f"Expected `mode` to be one of ['auto', 'min', 'max']. Received: mode={mode!r}"
             )
         if mode == "auto":
-            higher = ("acc", "auc", "bleu", "chrf", "f1", "precision", "recall")
-            mode = "max" if any(k in monitor.lower() for k in higher) else "min"
+            mode = monitor_mode(monitor)
         self.filepath = filepath
         self.monitor = monitor
         self.mode = mode
@@ -283,6 +282,18 @@ class TimeLimit(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         if time.time() - self._start >= self.seconds:
             self.model.stop_training = True
+
+
+def monitor_mode(monitor):
+    """`"max"` for a metric that grows when better (by its name), else `"min"`.
+
+    Example:
+
+    >>> monitor_mode("val_accuracy"), monitor_mode("val_loss")
+    ('max', 'min')
+    """
+    higher = ("acc", "auc", "bleu", "chrf", "f1", "precision", "recall")
+    return "max" if any(k in monitor.lower() for k in higher) else "min"
 
 
 def training_callbacks(output_dir, monitor="val_loss", mode="auto", backup=True,

@@ -248,6 +248,7 @@ class Runner:
         from rnnzoo.training import distribute
         from rnnzoo.training.callbacks import EpochRecorder
         from rnnzoo.training.callbacks import TimeLimit
+        from rnnzoo.training.callbacks import monitor_mode
         from rnnzoo.training.callbacks import training_callbacks
         from rnnzoo.training.distribute import is_chief
 
@@ -268,7 +269,8 @@ class Runner:
         if patience is not None:
             # The best epoch is restored below, over a resumed run too.
             extra.append(keras.callbacks.EarlyStopping(
-                monitor=monitor, patience=patience, restore_best_weights=False))
+                monitor=monitor, mode=monitor_mode(monitor), patience=patience,
+                restore_best_weights=False))
         if time_limit is not None:
             extra.append(TimeLimit(time_limit))
         all_callbacks = ([recorder] + training_callbacks(folder, monitor=monitor)
