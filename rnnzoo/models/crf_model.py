@@ -51,7 +51,7 @@ class CRFModel(keras.Model):
         while isinstance(ids, (list, tuple)):
             ids = ids[0]
         if isinstance(ids, dict):
-            ids = ids[self.input_names[0]] if hasattr(self, "input_names") else next(iter(ids.values()))
+            ids = next(iter(ids.values()))
         return ops.not_equal(ids, 0)
 
     def compile(self, *args, **kwargs):

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import collections
 import dataclasses
+import functools
 import os
 
 import numpy as np
@@ -143,10 +144,15 @@ class Vocabularies:
             tags=[""] + sorted({t for row in tags for t in row}),
             max_word_length=max_word_length)
 
+    @functools.cached_property
+    def _indexes(self):
+        """`{word: id}`, `{character: id}`, `{tag: id}`: built once, not per encoded batch."""
+        return tuple({item: i for i, item in enumerate(items)}
+                     for items in (self.words, self.characters, self.tags))
+
     def encode(self, sentences, tags=None):
         """`(word ids (n, time), character ids (n, time, chars)[, tag ids (n, time)])`."""
-        word_index = {w: i for i, w in enumerate(self.words)}
-        char_index = {c: i for i, c in enumerate(self.characters)}
+        word_index, char_index, tag_index = self._indexes
         width = max([len(s) for s in sentences] + [1])
         depth = max([min(len(w), self.max_word_length) for s in sentences for w in s] + [1])
         words = np.zeros((len(sentences), width), "int32")
@@ -158,7 +164,6 @@ class Vocabularies:
                     char_index.get(c, 1) for c in word[:depth]]
         if tags is None:
             return words, chars
-        tag_index = {t: i for i, t in enumerate(self.tags)}
         ids = np.zeros_like(words)
         for i, row in enumerate(tags):
             ids[i, :len(row)] = [tag_index[t] for t in row]
