@@ -12,6 +12,14 @@ def pytest_configure(config):
         "markers",
         "multi_backend: also run with KERAS_BACKEND=jax (the backend matrix)",
     )
+    # pytest-xdist groups a `--dist loadgroup` test by suffixing `@group` to
+    # its node id; pytest 9.2's structured node ids drop the suffix without an
+    # error (pytest-xdist#1386), and every module-scoped fixture then runs once
+    # per worker (the suite ~60 s slower). pyproject.toml pins pytest < 9.2.
+    if config.getoption("dist", "no") == "loadgroup" and pytest.version_tuple[:2] >= (9, 2):
+        raise pytest.UsageError(
+            f"--dist loadgroup does not group tests on pytest {pytest.__version__} "
+            "(pytest-xdist#1386): install pytest<9.2 (`make setup` does)")
 
 
 @pytest.fixture(autouse=True)
