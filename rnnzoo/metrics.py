@@ -1,4 +1,4 @@
-"""Task metrics: perplexity (a Keras metric), forecasting errors, corpus BLEU and chrF.
+"""Task metrics: perplexity (a Keras metric), forecast errors and intervals, BLEU, chrF.
 
 BLEU and chrF are sacreBLEU's (never a hand-written BLEU), case-insensitive,
 with its own 13a tokenisation of hypotheses and references alike.
@@ -51,9 +51,114 @@ def mase(y_true, y_pred, y_train, season=1):
     >>> mase([3, 4], [3, 5], [1, 2, 3])
     0.5
     """
-    y_train = np.asarray(y_train, dtype="float64")
-    scale = np.mean(np.abs(y_train[season:] - y_train[:-season]))
+    scale = seasonal_naive_scale(y_train, season)
     return float(np.mean(np.abs(np.asarray(y_true) - np.asarray(y_pred))) / scale)
+
+
+def seasonal_naive_scale(y_train, season=1):
+    """The in-sample MAE of the seasonal-naive forecast: MASE's and MSIS's denominator.
+
+    `mean(|y[t] - y[t - season]|)` over the training series.
+
+    Example:
+
+    >>> seasonal_naive_scale([1, 2, 4])
+    1.5
+    """
+    y_train = np.asarray(y_train, dtype="float64")
+    if y_train.ndim != 1 or len(y_train) <= season:
+        raise ValueError(
+            "Expected a 1-D training series longer than one season. Received: "
+            f"shape={y_train.shape}, season={season}"
+        )
+    return float(np.mean(np.abs(y_train[season:] - y_train[:-season])))
+
+
+def _interval_arrays(y, lower, upper):
+    y, lower, upper = (np.asarray(a, dtype="float64") for a in (y, lower, upper))
+    if not y.shape == lower.shape == upper.shape:
+        raise ValueError(
+            "Expected y, lower and upper of one shape. Received: "
+            f"y.shape={y.shape}, lower.shape={lower.shape}, upper.shape={upper.shape}"
+        )
+    return y, lower, upper
+
+
+def coverage(y, lower, upper):
+    """The fraction of `y` inside `[lower, upper]` (ends included).
+
+    Example:
+
+    >>> coverage([1.0, 5.0], [0.0, 0.0], [2.0, 2.0])
+    0.5
+    """
+    y, lower, upper = _interval_arrays(y, lower, upper)
+    return float(np.mean((y >= lower) & (y <= upper)))
+
+
+def msis(y, lower, upper, alpha, scale):
+    """Mean scaled interval score (M4 competition) of `(1 - alpha)` intervals.
+
+    Per value: the width `upper - lower`, plus `2 / alpha` times the
+    distance by which `y` falls outside the interval; averaged over every
+    value (every origin and horizon step), divided by `scale` (the
+    in-sample seasonal-naive MAE, `seasonal_naive_scale`, as in MASE).
+    Lower is better; a wide interval and a missed value both cost.
+
+    Args:
+        y: actual values.
+        lower, upper: the interval ends, shaped like `y`.
+        alpha: the interval's miss rate (0.05 for 95 % intervals, M4's).
+        scale: the denominator (`seasonal_naive_scale(y_train, season)`).
+
+    Returns:
+        A float.
+
+    Example:
+
+    >>> # width 2; y = 4 misses the upper end 2 by 2, costing 2 / 0.5 * 2 = 8
+    >>> msis([1.0, 4.0], [0.0, 0.0], [2.0, 2.0], alpha=0.5, scale=2.0)
+    3.0
+    """
+    y, lower, upper = _interval_arrays(y, lower, upper)
+    if not 0.0 < alpha < 1.0:
+        raise ValueError(f"Expected `alpha` inside (0, 1). Received: alpha={alpha!r}")
+    score = (upper - lower + 2.0 / alpha * np.maximum(lower - y, 0.0)
+             + 2.0 / alpha * np.maximum(y - upper, 0.0))
+    return float(np.mean(score) / scale)
+
+
+def weighted_quantile_loss(y, forecasts, quantiles):
+    """Mean weighted quantile loss: a CRPS approximation from quantile forecasts.
+
+    Per level `q`: `2 * sum(pinball_q) / sum(|y|)` (GluonTS' `wQuantileLoss`);
+    the mean over the levels approximates the CRPS divided by `mean(|y|)`.
+
+    Args:
+        y: actual values, shape `S`.
+        forecasts: `S + (len(quantiles),)` quantile forecasts.
+        quantiles: their levels.
+
+    Returns:
+        A float (0 for a perfect forecast; lower is better).
+
+    Example:
+
+    >>> weighted_quantile_loss([2.0], [[1.0, 3.0]], (0.25, 0.75))
+    0.25
+    """
+    y = np.asarray(y, dtype="float64")
+    forecasts = np.asarray(forecasts, dtype="float64")
+    q = np.asarray(quantiles, dtype="float64")
+    if forecasts.shape != y.shape + (len(q),):
+        raise ValueError(
+            "Expected forecasts shaped y.shape + (len(quantiles),). Received: "
+            f"y.shape={y.shape}, forecasts.shape={forecasts.shape}, quantiles={tuple(q)}"
+        )
+    error = y[..., None] - forecasts
+    pinball = np.maximum(q * error, (q - 1.0) * error)
+    per_level = 2.0 * pinball.reshape(-1, len(q)).sum(axis=0) / np.sum(np.abs(y))
+    return float(np.mean(per_level))
 
 
 def _reference_streams(references):

@@ -239,6 +239,69 @@ def plot_forecasts(path, index, actual, forecasts, origins, picks=3,
     return path
 
 
+def plot_fan(path, index, actual, quantile_forecasts, quantiles, intervals, origins,
+             picks=3, context=None, title=""):
+    """Fan charts for a few test origins: median, interval bands, truth.
+
+    Args:
+        path: PNG file to write.
+        index: the series' DatetimeIndex (x axis).
+        actual: `(origins, horizon)` actual values.
+        quantile_forecasts: `(origins, horizon, len(quantiles))`; the 0.5
+            level is drawn as the median.
+        quantiles: their levels.
+        intervals: `{alpha: (lower, upper)}` bands to shade, each
+            `(origins, horizon)` (e.g. after conformal calibration).
+        origins: row index of each origin's first forecast step.
+        picks: number of origins shown (evenly spaced).
+        context: `(series, steps)`: draw `steps` observed values before each
+            origin.
+        title: figure title.
+
+    Returns:
+        `path`.
+
+    Example:
+
+    >>> import pandas as pd, tempfile, os
+    >>> idx = pd.date_range("2000", periods=10, freq="D")
+    >>> q = np.stack([np.zeros((2, 3)) - 1, np.zeros((2, 3)), np.zeros((2, 3)) + 1], -1)
+    >>> p = plot_fan(os.path.join(tempfile.mkdtemp(), "fan.png"), idx, np.ones((2, 3)), q,
+    ...     (0.1, 0.5, 0.9), {0.2: (q[..., 0], q[..., 2])}, [4, 5])
+    >>> os.path.exists(p)
+    True
+    """
+    plt = pyplot()
+    actual = np.asarray(actual)
+    origins = np.asarray(origins)
+    median = np.asarray(quantile_forecasts)[..., list(quantiles).index(0.5)]
+    chosen = np.unique(np.linspace(0, len(origins) - 1, picks).round().astype(int))
+    horizon = actual.shape[1]
+    fig, axes = plt.subplots(len(chosen), 1, figsize=(9, 2.6 * len(chosen)), squeeze=False)
+    shades = {alpha: 0.18 + 0.22 * rank for rank, alpha in enumerate(sorted(intervals))}
+    for ax, k in zip(axes[:, 0], chosen):
+        t = int(origins[k])
+        steps = index[t:t + horizon]
+        if context is not None:
+            series, back = context
+            lo = max(0, t - back)
+            ax.plot(index[lo:t], np.asarray(series)[lo:t], color="0.5", label="observed")
+        for alpha in sorted(intervals):  # the widest (smallest alpha) first, lightest
+            lower, upper = intervals[alpha]
+            ax.fill_between(steps, np.asarray(lower)[k], np.asarray(upper)[k],
+                            color="tab:blue", alpha=shades[alpha], linewidth=0,
+                            label=f"{round(100 * (1 - alpha))}% interval")
+        ax.plot(steps, median[k], color="tab:blue", linewidth=2, label="median")
+        ax.plot(steps, actual[k], color="black", linewidth=1.5, label="actual")
+        ax.set_title(f"origin {index[t]}", fontsize=9)
+    axes[0, 0].legend(fontsize=8, ncol=5)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    save_figure(fig, path)
+    return path
+
+
 def plot_horizon_errors(path, per_horizon, title="MAE by horizon step"):
     """MAE per horizon step for each forecast (dict name -> list).
 

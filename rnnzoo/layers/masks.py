@@ -39,7 +39,7 @@ class PaddingMask(keras.layers.Layer):
 
 @keras.saving.register_keras_serializable(package="rnnzoo")
 class TimeSlice(keras.layers.Layer):
-    """Takes `inputs[:, start:stop, first_feature:last_feature]`.
+    """Takes `inputs[:, start:stop, first_feature:last_feature]` (axes 1 and 2, any rank >= 3).
 
     Example:
 
@@ -61,7 +61,7 @@ class TimeSlice(keras.layers.Layer):
         if steps is not None:
             steps = len(range(steps)[self.start:self.stop])
         features = len(range(input_shape[2])[self.first_feature:self.last_feature])
-        return (input_shape[0], steps, features)
+        return (input_shape[0], steps, features) + tuple(input_shape[3:])
 
     def get_config(self):
         config = super().get_config()

@@ -41,7 +41,13 @@ from rnnzoo import plots
 from rnnzoo.data.datasets.series import SERIES
 from rnnzoo.data.datasets.series import load_series
 from rnnzoo.layers.recurrent_stack import CELLS
+from rnnzoo.conformal import conformalize_quantiles
+from rnnzoo.conformal import split_conformal_intervals
+from rnnzoo.metrics import coverage
 from rnnzoo.metrics import mase
+from rnnzoo.metrics import msis
+from rnnzoo.metrics import seasonal_naive_scale
+from rnnzoo.metrics import weighted_quantile_loss
 from rnnzoo.models.forecaster import forecaster
 from rnnzoo.tasks import field
 from rnnzoo.tasks.resolved import ResolvedConfig
@@ -97,6 +103,17 @@ class Config(ResolvedConfig):
     ets_trend: str | None = field("add", "Holt-Winters baseline trend ('add' or None)")
     ets_damped: bool | None = field(None, "Holt-Winters damped trend" + _SERIES_DEFAULT)
     ets_seasonal: str | None = field("add", "Holt-Winters season ('add' or None)")
+    quantiles: tuple = field(
+        (0.025, 0.1, 0.5, 0.9, 0.975),
+        "quantile levels forecast (pinball loss); symmetric pairs give the intervals (0.1 and "
+        "0.9: 80%%); 0.5 is the point forecast; () for point forecasts only (MAE)")
+    distribution: str | None = field(
+        None, "forecast the parameters of this distribution instead (normal, student_t; "
+        "negative log-likelihood) and read `quantiles` off it", choices=(None, "normal",
+                                                                         "student_t"))
+    calibrate: bool = field(
+        True, "correct the intervals by split conformal calibration on the validation windows "
+        "(conformalized quantile regression)")
     cell: str = field("gru", "recurrent cell", choices=CELLS)
     units: int | None = field(None, "recurrent units" + _SERIES_DEFAULT)
     num_layers: int = field(1, "recurrent layers")
@@ -376,6 +393,161 @@ def ets_rolling_forecasts(result, series, origins, horizon):
     return out
 
 
+def ets_variance_factors(result, horizon):
+    """`v_h / sigma^2` of an additive Holt-Winters forecast, h = 1 .. horizon.
+
+    The h-step forecast error variance of the additive ETS(A,Ad,A) model
+    (Hyndman et al. 2008, class 1): `sigma^2 (1 + sum_{j<h} c_j^2)`, with
+    `c_j = alpha + beta phi_j + gamma [j mod m = 0]`, `phi_j = phi + ... +
+    phi^j` and `beta = alpha * beta*` (statsmodels' Holt-Winters
+    `smoothing_trend` is `beta*`). statsmodels' `ETSModel` computes its
+    prediction intervals from this formula (checked in the tests against
+    `ETSResults.get_prediction`), here applied to the Holt-Winters fit.
+
+    Args:
+        result: `fit_ets` result.
+        horizon: steps forecast.
+
+    Returns:
+        `(horizon,)` array, 1 at h = 1.
+    """
+    model, p = result.model, result.params
+    alpha = p["smoothing_level"]
+    beta = alpha * p["smoothing_trend"] if model.has_trend else 0.0
+    gamma = p["smoothing_seasonal"] if model.has_seasonal else 0.0
+    phi = p["damping_trend"] if model.damped_trend else 1.0
+    m = model.seasonal_periods if model.has_seasonal else 0
+    j = np.arange(1, horizon)
+    phi_j = np.cumsum(phi ** np.arange(1, horizon))
+    c = alpha + beta * phi_j + (gamma * (j % m == 0) if m else 0.0)
+    return np.concatenate([[1.0], 1.0 + np.cumsum(c ** 2)])
+
+
+def ets_intervals(result, point, alpha):
+    """Normal prediction intervals `point -+ z sigma sqrt(v_h)` of a Holt-Winters fit.
+
+    `sigma^2` is the fit's one-step mean squared error (`sse / nobs`, as
+    `ETSModel` takes it); `v_h` from `ets_variance_factors`.
+
+    Returns:
+        `(lower, upper)`, each shaped like `point` `(origins, horizon)`.
+    """
+    from scipy import stats
+
+    sigma2 = float(result.sse) / len(result.model.endog)
+    half = stats.norm.ppf(1 - alpha / 2) * np.sqrt(
+        sigma2 * ets_variance_factors(result, point.shape[1]))
+    return point - half, point + half
+
+
+# ------------------------------------------------------------ intervals
+
+
+def interval_levels(quantiles):
+    """The central intervals the quantile levels hold: `{alpha: (lower_index, upper_index)}`.
+
+    A level `q < 0.5` whose mirror `1 - q` is also among the levels gives
+    the `(1 - 2q)` interval, miss rate `alpha = 2q`.
+
+    Example:
+
+    >>> interval_levels((0.025, 0.1, 0.5, 0.9, 0.975))
+    {0.05: (0, 4), 0.2: (1, 3)}
+    """
+    quantiles = list(quantiles)
+    levels = {}
+    for i, q in enumerate(quantiles):
+        mirror = [j for j, p in enumerate(quantiles) if abs(p - (1.0 - q)) < 1e-9]
+        if q < 0.5 and mirror:
+            levels[round(2 * q, 6)] = (i, mirror[0])
+    return dict(sorted(levels.items()))
+
+
+def empirical_intervals(point, residuals, alpha):
+    """`point` plus the empirical `alpha / 2` and `1 - alpha / 2` quantiles of past errors.
+
+    Args:
+        point: `(n, horizon)` forecasts.
+        residuals: `(m, horizon)` errors (actual - forecast) of the same
+            forecaster at earlier origins; each horizon step gets its own.
+        alpha: the miss rate.
+
+    Returns:
+        `(lower, upper)`, each `(n, horizon)`.
+
+    Example:
+
+    >>> lo, hi = empirical_intervals(np.zeros((1, 1)), np.arange(-50.0, 51.0)[:, None], 0.2)
+    >>> lo.tolist(), hi.tolist()
+    ([[-40.0]], [[40.0]])
+    """
+    low, high = np.quantile(np.asarray(residuals, dtype="float64"),
+                            [alpha / 2, 1 - alpha / 2], axis=0)
+    return point + low, point + high
+
+
+def interval_table(actual, intervals, scale):
+    """Coverage, mean width and MSIS of each forecaster's intervals.
+
+    Args:
+        actual: `(origins, horizon)` actual values.
+        intervals: `{name: {alpha: (lower, upper)}}`.
+        scale: MSIS's denominator (`rnnzoo.metrics.seasonal_naive_scale`).
+
+    Returns:
+        `{name: {"coverage_80": ..., "width_80": ..., "msis_80": ..., ...}}`
+        (the level in percent; coverage as a fraction).
+
+    Example:
+
+    >>> t = interval_table(np.array([[1.0, 4.0]]),
+    ...                    {"a": {0.5: (np.zeros((1, 2)), np.full((1, 2), 2.0))}}, 2.0)
+    >>> t["a"]
+    {'coverage_50': 0.5, 'width_50': 2.0, 'msis_50': 3.0}
+    """
+    table = {}
+    for name, by_alpha in intervals.items():
+        row = {}
+        for alpha, (lower, upper) in sorted(by_alpha.items(), reverse=True):
+            level = round(100 * (1 - alpha))
+            row[f"coverage_{level}"] = round(coverage(actual, lower, upper), 4)
+            row[f"width_{level}"] = round(float(np.mean(upper - lower)), 4)
+            row[f"msis_{level}"] = round(msis(actual, lower, upper, alpha, scale), 4)
+        table[name] = row
+    return table
+
+
+def format_interval_table(table, count, title=""):
+    """An `interval_table` as aligned text, with the binomial error of each coverage.
+
+    `count` values (origins x horizon steps) make the binomial standard
+    error `sqrt(p (1 - p) / count)` of a coverage `p`; neighbouring values of
+    a series are correlated, so the true spread is wider.
+
+    Example:
+
+    >>> print(format_interval_table({"a": {"coverage_80": 0.8, "width_80": 2.0,
+    ...                                     "msis_80": 3.0}}, 100))
+    model          cover80 (+-se)   width80   MSIS80
+    a                0.800 (0.040)     2.000    3.000
+    """
+    levels = sorted({int(k.split("_")[1]) for row in table.values() for k in row},
+                    reverse=False)
+    lines = [title] if title else []
+    header = f"{'model':<14}" + "".join(
+        f"{f'cover{v} (+-se)':>17}{f'width{v}':>10}{f'MSIS{v}':>9}" for v in levels)
+    lines.append(header)
+    for name, row in table.items():
+        cells = []
+        for v in levels:
+            p = row[f"coverage_{v}"]
+            se = (p * (1 - p) / count) ** 0.5
+            cells.append(f"{p:>9.3f} ({se:.3f}){row[f'width_{v}']:>10.3f}"
+                         f"{row[f'msis_{v}']:>9.3f}")
+        lines.append(f"{name:<14}" + "".join(cells))
+    return "\n".join(lines)
+
+
 # ---------------------------------------------------------------- errors
 
 
@@ -623,9 +795,27 @@ def build_model(config, num_features, num_covariates):
         **dict(sequence_length=config.sequence_length, num_features=num_features,
                horizon=config.horizon, num_targets=1, num_covariates=num_covariates,
                multistep=config.multistep, cell=config.cell, units=config.units,
-               num_layers=config.num_layers, dropout=config.dropout, name="forecaster"),
+               num_layers=config.num_layers, dropout=config.dropout,
+               **head_arguments(config), name="forecaster"),
         **config.overrides,
     })
+
+
+def head_arguments(config):
+    """The forecaster's head arguments: `quantiles=` or `distribution=` (or none: points).
+
+    Example:
+
+    >>> head_arguments(Config())
+    {'quantiles': (0.025, 0.1, 0.5, 0.9, 0.975)}
+    >>> head_arguments(Config(quantiles=()))
+    {}
+    """
+    if config.distribution:
+        return {"distribution": config.distribution}
+    if config.quantiles:
+        return {"quantiles": tuple(config.quantiles)}
+    return {}
 
 
 def _search_space(config):
@@ -703,7 +893,9 @@ def run(config, runner, frame=None):
         runner.reseed(k)  # member k's weights depend on the seed and k only
         with runner.scope():
             model = build_model(settings, num_features, prepared.num_covariates)
-        runner.compile(model, learning_rate=settings.learning_rate, loss="mae")
+        # Point forecasts train on MAE; a quantile or distribution head on its own loss.
+        runner.compile(model, learning_rate=settings.learning_rate,
+                       loss=None if head_arguments(settings) else "mae")
         history = runner.fit(
             model, inputs(x_train), scale(r_train), name=f"forecaster_{k}",
             patience=settings.patience, validation_data=(inputs(x_val), scale(r_val)),
@@ -712,14 +904,30 @@ def run(config, runner, frame=None):
         histories.append(history.history)
     train_seconds = timer.seconds()
 
-    predictions = np.mean([predict_residuals(m, x_test) for m in models], axis=0)
-    actual = np.stack([prepared.target[t:t + settings.horizon] for t in test_origins])
+    horizon = settings.horizon
+    val_origins = origins_for(prepared, settings, "validation")
+    _, _, a_val = windows(prepared, settings, val_origins)
+    levels = quantile_levels(settings)
+
+    def model_quantiles(x, anchors):
+        """The ensemble's forecasts in the transformed target's scale: `(n, horizon[, Q])`."""
+        z = np.mean([predict_residuals(m, x, settings) for m in models], axis=0)
+        if z.ndim == 2:
+            return anchors + z * std + mean
+        return anchors[..., None] + z * std[:, None] + mean[:, None]
+
+    test_q = model_quantiles(x_test, a_test)
+    val_q = model_quantiles(x_val, a_val)
+    val_truth = np.stack([prepared.transformed[t:t + horizon] for t in val_origins])
+    actual = np.stack([prepared.target[t:t + horizon] for t in test_origins])
+    median = (test_q if test_q.ndim == 2
+              else test_q[..., [abs(q - 0.5) < 1e-9 for q in levels].index(True)])
     forecasts = {
-        "rnn": invert_target(a_test + predictions * std + mean, settings, target_name),
-        "naive": anchor_forecast(prepared.target, test_origins, settings.horizon,
-                                 "naive", prepared.season),
-        "seasonal_naive": anchor_forecast(prepared.target, test_origins,
-                                          settings.horizon, "seasonal", prepared.season),
+        "rnn": invert_target(median, settings, target_name),
+        "naive": anchor_forecast(prepared.target, test_origins, horizon, "naive",
+                                 prepared.season),
+        "seasonal_naive": anchor_forecast(prepared.target, test_origins, horizon,
+                                          "seasonal", prepared.season),
     }
     # Holt-Winters is fitted on everything before the test part (training
     # and validation parts; the network sees the validation part too, for
@@ -727,15 +935,56 @@ def run(config, runner, frame=None):
     before_test = prepared.target[: n_train + prepared.n_validation]
     ets = fit_ets(before_test, prepared.season, trend=settings.ets_trend,
                   damped=settings.ets_damped, seasonal=settings.ets_seasonal)
-    forecasts["ets"] = ets_rolling_forecasts(ets, prepared.target, test_origins,
-                                             settings.horizon)
+    forecasts["ets"] = ets_rolling_forecasts(ets, prepared.target, test_origins, horizon)
+    alphas = tuple(interval_levels(levels)) if test_q.ndim == 3 else ()
     table = error_table(actual, forecasts, prepared.target[:n_train], prepared.season)
     per_horizon = {
         name: np.round(np.mean(np.abs(f - actual), axis=0), 4).tolist()
         for name, f in forecasts.items()
     }
     print(format_table(table, f"{settings.series}: {len(test_origins)} rolling origins x "
-                              f"{settings.horizon} steps (test part)"))
+                              f"{horizon} steps (test part)"))
+
+    probabilistic = {}
+    if alphas:
+        intervals = probabilistic_baselines(prepared, settings, test_origins, val_origins,
+                                            forecasts, alphas)
+        intervals["ets"] = {a: ets_intervals(ets, forecasts["ets"], a) for a in alphas}
+        intervals["rnn_uncalibrated"] = {}
+        intervals["rnn"] = {}
+        for alpha, (lo, hi) in interval_levels(levels).items():
+            lower, upper = test_q[..., lo], test_q[..., hi]
+            intervals["rnn_uncalibrated"][alpha] = tuple(
+                invert_target(v, settings, target_name) for v in (lower, upper))
+            if settings.calibrate:
+                lower, upper = conformalize_quantiles(
+                    val_q[..., lo], val_q[..., hi], val_truth, lower, upper, alpha)
+            intervals["rnn"][alpha] = tuple(
+                invert_target(v, settings, target_name) for v in (lower, upper))
+        if not settings.calibrate:
+            del intervals["rnn_uncalibrated"]
+        scale_ = seasonal_naive_scale(prepared.target[:n_train], prepared.season)
+        probabilistic = {
+            "intervals": interval_table(actual, intervals, scale_),
+            "weighted_quantile_loss": round(weighted_quantile_loss(
+                actual, invert_target(test_q, settings, target_name), levels), 4),
+            "values": int(actual.size),
+            "quantiles": list(levels),
+            "calibrated": bool(settings.calibrate),
+            "calibration_origins": int(len(val_origins)),
+        }
+        print(format_interval_table(
+            probabilistic["intervals"], actual.size,
+            f"intervals: {len(test_origins)} origins x {horizon} steps = {actual.size} values; "
+            f"calibrated on {len(val_origins)} validation origins"))
+        plots.plot_fan(runner.path("fan.png"), frame.index, actual,
+                       invert_target(test_q, settings, target_name), levels,
+                       intervals["rnn"], test_origins,
+                       context=(prepared.target, 2 * horizon),
+                       title=f"{settings.series}: rnnzoo median and "
+                             + ", ".join(f"{round(100 * (1 - a))}%" for a in sorted(
+                                 intervals["rnn"], reverse=True))
+                             + " intervals" + (" (conformal)" if settings.calibrate else ""))
 
     runner.save_model(models[0])
     runner.write_metrics(prepared.stats, "normalization.json")
@@ -747,7 +996,8 @@ def run(config, runner, frame=None):
         histories[0] if len(histories) == 1
         else {f"member {k}": h for k, h in enumerate(histories)},
         runner.path("loss.png"), metrics=["loss"],
-        title="MAE of the standardised residual")
+        title=("MAE" if not head_arguments(settings) else "loss")
+        + " of the standardised residual")
     best = min((row["mase"], name) for name, row in table.items() if name != "rnn")
     metrics = {
         "task": NAME,
@@ -760,6 +1010,10 @@ def run(config, runner, frame=None):
         "train_seconds": train_seconds,
         "best_baseline": best[1],
         "rnn_over_best_baseline_mase": round(table["rnn"]["mase"] / best[0], 4),
+        **({"probabilistic": probabilistic} if probabilistic else {}),
+        **{f"{name}_{key}": value
+           for name, row in probabilistic.get("intervals", {}).items()
+           for key, value in row.items()},
         "history": histories,
         "quick": settings.quick_settings,
     }
@@ -768,7 +1022,62 @@ def run(config, runner, frame=None):
     return metrics
 
 
-def predict_residuals(model, inputs):
-    """Standardised residuals `(n, horizon)` predicted by one model."""
+def quantile_levels(config):
+    """The quantile levels the run reports (`config.quantiles`; checked, 0.5 required).
+
+    Example:
+
+    >>> quantile_levels(Config())
+    (0.025, 0.1, 0.5, 0.9, 0.975)
+    """
+    if not config.quantiles:
+        return ()
+    from rnnzoo.layers.distribution_heads import check_quantiles
+
+    levels = check_quantiles(config.quantiles)
+    if not any(abs(q - 0.5) < 1e-9 for q in levels):
+        raise ValueError(
+            "Expected `quantiles` to include 0.5 (the point forecast the errors are "
+            f"reported for). Received: quantiles={config.quantiles!r}"
+        )
+    return levels
+
+
+def probabilistic_baselines(prepared, config, test_origins, val_origins, forecasts, alphas):
+    """Intervals of the naive baselines: `{name: {alpha: (lower, upper)}}`.
+
+    - seasonal naive: the empirical quantiles of its own errors at every
+      origin before the test part (training and validation parts), per
+      horizon step;
+    - naive (persistence): split conformal intervals from its absolute
+      errors on the validation origins, per horizon step.
+    """
+    target, h, season = prepared.target, config.horizon, prepared.season
+    n_before = prepared.n_train + prepared.n_validation
+    first = max(config.sequence_length, season * (-(-h // season)))
+    past = np.arange(first, n_before - h + 1)
+    past_truth = np.stack([target[t:t + h] for t in past])
+    seasonal_errors = past_truth - anchor_forecast(target, past, h, "seasonal", season)
+    val_truth = np.stack([target[t:t + h] for t in val_origins])
+    naive_val = anchor_forecast(target, val_origins, h, "naive", season)
+    out = {"seasonal_naive": {}, "naive": {}}
+    for alpha in alphas:
+        out["seasonal_naive"][alpha] = empirical_intervals(
+            forecasts["seasonal_naive"], seasonal_errors, alpha)
+        out["naive"][alpha] = split_conformal_intervals(
+            naive_val, val_truth, forecasts["naive"], alpha)
+    return out
+
+
+def predict_residuals(model, inputs, config=None):
+    """Standardised residuals predicted by one model: `(n, horizon)` or `(n, horizon, Q)`.
+
+    A distribution head's parameters are turned into `config.quantiles`.
+    """
+    from rnnzoo.losses import distribution_quantiles
+
     x = inputs if len(inputs) > 1 else inputs[0]
-    return np.asarray(model.predict(x, verbose=0, batch_size=1024))[..., 0]
+    out = np.asarray(model.predict(x, verbose=0, batch_size=1024))[:, :, 0]
+    if config is not None and config.distribution:
+        return distribution_quantiles(out, quantile_levels(config), config.distribution)
+    return out

@@ -29,6 +29,44 @@ def test_make_windows_rejects_out_of_range_origin():
         F.make_windows(np.zeros((10, 1)), 4, 2, 3, 8)
 
 
+def test_holt_winters_interval_variance_is_statsmodels_ets_formula():
+    """`ets_variance_factors` on an ETSModel fit equals its `get_prediction` intervals."""
+    import pandas as pd
+    from scipy import stats
+    from statsmodels.tsa.exponential_smoothing.ets import ETSModel
+
+    y = load_series("co2")["co2"].to_numpy()[:400]
+    for damped in (False, True):
+        result = ETSModel(pd.Series(y), error="add", trend="add", damped_trend=damped,
+                          seasonal="add", seasonal_periods=52).fit(disp=False, maxiter=100)
+        p = dict(zip(result.model.param_names, result.params))
+        frame = result.get_prediction(start=300, end=359, dynamic=0).summary_frame(alpha=0.2)
+        half = (frame["pi_upper"] - frame["mean"]).to_numpy() / stats.norm.ppf(0.9)
+
+        class _HoltWinters:  # the same parameters, in statsmodels' Holt-Winters names
+            model = type("M", (), dict(has_trend=True, has_seasonal=True, damped_trend=damped,
+                                       seasonal_periods=52))
+            params = dict(smoothing_level=p["smoothing_level"],
+                          smoothing_trend=p["smoothing_trend"] / p["smoothing_level"],
+                          smoothing_seasonal=p["smoothing_seasonal"],
+                          damping_trend=p.get("damping_trend", 1.0))
+
+        factors = F.ets_variance_factors(_HoltWinters, 60)
+        np.testing.assert_allclose(half**2, result.mse * factors, rtol=1e-8)
+        assert factors[52] - factors[51] > factors[51] - factors[50]  # the seasonal jump
+
+
+def test_interval_helpers():
+    assert F.interval_levels((0.1, 0.5, 0.9)) == {0.2: (0, 2)}
+    assert F.interval_levels((0.1, 0.5, 0.8)) == {}
+    residuals = np.stack([np.arange(-50.0, 51.0), 2 * np.arange(-50.0, 51.0)], axis=1)
+    lower, upper = F.empirical_intervals(np.ones((3, 2)), residuals, 0.2)
+    np.testing.assert_allclose(lower, [[-39.0, -79.0]] * 3)
+    np.testing.assert_allclose(upper, [[41.0, 81.0]] * 3)
+    with pytest.raises(ValueError, match="include 0.5.*Received: quantiles="):
+        F.quantile_levels(F.Config(quantiles=(0.1, 0.9)))
+
+
 @pytest.mark.multi_backend
 def test_anchor_forecasts():
     y = np.arange(10.0)
@@ -120,7 +158,7 @@ def test_every_cell_the_recipe_offers_builds():
                                   "--sequence-length", "8"])
         settings = F.resolve(cli.config_from_args(F, args))
         model = F.build_model(settings, num_features=2, num_covariates=0)
-        assert model.output_shape == (None, 4, 1)
+        assert model.output_shape == (None, 4, 1, 5)  # the 5 default quantiles
     with pytest.raises(SystemExit):
         parser.parse_args(["--cell", "simple_rnn"])
 
@@ -172,9 +210,27 @@ def test_run_on_generated_series_beats_naive_and_reloads(tmp_path):
     assert table["rnn"]["mase"] < table["seasonal_naive"]["mase"]
     assert metrics["num_origins"] == 60 - 6 + 1
     assert {"model.keras", "metrics.json", "normalization.json", "forecasts.png",
-            "horizon_errors.png", "loss.png"} <= set(os.listdir(tmp_path))
+            "horizon_errors.png", "loss.png", "fan.png"} <= set(os.listdir(tmp_path))
     assert read_json(tmp_path / "metrics.json")["table"] == table
     assert read_json(tmp_path / "normalization.json")["residual_std"]
+    # Intervals (default quantiles 0.025 .. 0.975): every forecaster has an
+    # 80 % and a 95 % interval. The series is additive trend + season +
+    # Gaussian noise, the Holt-Winters model's own kind, so its intervals
+    # cover near their level (330 values, binomial standard error ~0.02,
+    # correlated steps: a wide margin). The tiny network's coverage is
+    # checked loosely (conformal coverage: rnnzoo/conformal_test.py).
+    intervals = metrics["probabilistic"]["intervals"]
+    assert set(intervals) == {"rnn", "rnn_uncalibrated", "naive", "seasonal_naive", "ets"}
+    for name, row in intervals.items():
+        assert row["width_95"] > row["width_80"] > 0, name
+        assert row["coverage_95"] >= row["coverage_80"], name
+        assert row["msis_95"] > 0 and row["msis_80"] > 0
+    assert 0.7 <= intervals["ets"]["coverage_80"] <= 0.9
+    assert 0.9 <= intervals["ets"]["coverage_95"] <= 1.0
+    assert 0.5 <= intervals["rnn"]["coverage_80"] <= 0.95
+    assert intervals["rnn"]["width_95"] != intervals["rnn_uncalibrated"]["width_95"]
+    assert metrics["rnn_msis_95"] == intervals["rnn"]["msis_95"]
+    assert metrics["probabilistic"]["calibration_origins"] == 48 - 6 + 1
     x = np.random.default_rng(0).normal(size=(3, 24, 1)).astype("float32")
     reloaded = load_model(str(tmp_path / "model.keras"))
     np.testing.assert_allclose(reloaded.predict(x, verbose=0),
@@ -187,7 +243,8 @@ def test_ensemble_members_depend_on_the_seed_not_on_each_other(tmp_path):
     frame = _generated_frame(n=300)
     losses = {}
     for seed, members in ((0, 2), (1, 1)):
-        config = _generated_config(ensemble=members, epochs=1, test_size=40, validation_size=30)
+        config = _generated_config(ensemble=members, epochs=1, test_size=40, validation_size=30,
+                                   quantiles=())  # point forecasts: MAE
         metrics = F.run(config, Runner(tmp_path / str(seed), seed=seed, verbose=0), frame=frame)
         losses[seed] = [h["loss"][0] for h in metrics["history"]]
     assert losses[0][0] != losses[0][1]

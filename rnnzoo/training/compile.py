@@ -3,15 +3,30 @@
 import keras
 
 from rnnzoo.layers.attention import AttentionPenalty
+from rnnzoo.layers.distribution_heads import DistributionParameters
+from rnnzoo.layers.distribution_heads import MonotoneQuantiles
+from rnnzoo.losses import DistributionNLL
+from rnnzoo.losses import PinballLoss
 from rnnzoo.metrics import Perplexity
 from rnnzoo.validation import check_choice
 from rnnzoo.validation import check_fraction
 
-TASKS = ("auto", "multiclass", "binary", "regression", "language_model")
+TASKS = ("auto", "multiclass", "binary", "regression", "language_model", "quantile",
+         "distribution")
+
+
+def _head(model, kind):
+    """The model's probabilistic head layer of class `kind`, or None."""
+    heads = [layer for layer in model.layers if isinstance(layer, kind)]
+    return heads[0] if heads else None
 
 
 def infer_task(model):
-    """Guesses the task from the output layer's activation and shape."""
+    """Guesses the task from the output layer's activation and shape (or its probabilistic head)."""
+    if _head(model, MonotoneQuantiles) is not None:
+        return "quantile"
+    if _head(model, DistributionParameters) is not None:
+        return "distribution"
     output = model.outputs[0]
     layer = output._keras_history[0] if hasattr(output, "_keras_history") else None
     while isinstance(layer, AttentionPenalty):  # a loss term: its input is the output
@@ -48,7 +63,10 @@ def compile_for(model, task="auto", learning_rate=1e-3, clipnorm=1.0, optimizer=
     Args:
         model: a Keras model (any rnnzoo builder's).
         task: `"auto"` (from the output layer), `"multiclass"`, `"binary"`,
-            `"regression"` or `"language_model"` (adds perplexity).
+            `"regression"`, `"language_model"` (adds perplexity),
+            `"quantile"` (a forecaster with `quantiles=`: the pinball loss
+            over its levels) or `"distribution"` (a forecaster with
+            `distribution=`: the negative log-likelihood).
         learning_rate: the optimizer's learning rate.
         clipnorm: gradient-norm clipping; None to disable.
         optimizer: `"adam"`, `"adamw"`, `"sgd"` or `"rmsprop"`.
@@ -92,7 +110,19 @@ def compile_for(model, task="auto", learning_rate=1e-3, clipnorm=1.0, optimizer=
             "Expected `label_smoothing` only for a binary or multiclass model. "
             f"Received: label_smoothing={label_smoothing!r} for task={task!r}"
         )
-    if task == "binary":
+    if task in ("quantile", "distribution"):
+        kind = MonotoneQuantiles if task == "quantile" else DistributionParameters
+        head = _head(model, kind)
+        if head is None:
+            raise ValueError(
+                f"Expected a model with a {kind.__name__} head for task={task!r} "
+                "(`rnnzoo.forecaster(quantiles=...)` or `distribution=...`). "
+                f"Received: model={model.name!r} without one"
+            )
+        task_loss = (PinballLoss(head.quantiles) if task == "quantile"
+                     else DistributionNLL(head.distribution))
+        metrics = []
+    elif task == "binary":
         task_loss = keras.losses.BinaryCrossentropy(label_smoothing=label_smoothing)
         metrics = [keras.metrics.BinaryAccuracy(name="accuracy")]
     elif label_smoothing:  # multiclass, one-hot targets

@@ -72,3 +72,17 @@ def test_label_smoothing_errors_name_the_argument():
     for bad in (1.0, -0.1, "0.1"):
         with pytest.raises(ValueError, match="Received: label_smoothing="):
             rnnzoo.compile_for(classifier, label_smoothing=bad)
+
+
+def test_compile_for_picks_the_probabilistic_forecasters_losses():
+    from rnnzoo.losses import DistributionNLL
+    from rnnzoo.losses import PinballLoss
+
+    model = rnnzoo.forecaster(sequence_length=5, horizon=2, quantiles=(0.2, 0.5, 0.8))
+    rnnzoo.compile_for(model)
+    assert isinstance(model.loss, PinballLoss) and model.loss.quantiles == (0.2, 0.5, 0.8)
+    model = rnnzoo.forecaster(sequence_length=5, horizon=2, distribution="student_t")
+    rnnzoo.compile_for(model, task="distribution")
+    assert isinstance(model.loss, DistributionNLL) and model.loss.distribution == "student_t"
+    with pytest.raises(ValueError, match="MonotoneQuantiles head.*Received: model="):
+        rnnzoo.compile_for(rnnzoo.forecaster(sequence_length=5), task="quantile")
