@@ -7,7 +7,10 @@ TensorFlow only when called; `rnnzoo.training.tuning` (keras-tuner) and
 (pretrained image encoders) is re-exported as a module.
 """
 
+from rnnzoo import conformal
 from rnnzoo import image_encoders
+from rnnzoo import losses
+from rnnzoo import metrics
 from rnnzoo.decoding import samplers
 from rnnzoo.decoding.inference import decoder_step_model
 from rnnzoo.decoding.inference import encoder_model
@@ -60,6 +63,7 @@ __all__ = [
     "check_padding",
     "check_token_ids",
     "compile_for",
+    "conformal",
     "count_vocabulary",
     "decode",
     "decoder_step_model",
@@ -74,9 +78,11 @@ __all__ = [
     "kernel_report",
     "language_model",
     "LengthBatches",
+    "losses",
     "list_models",
     "load_model",
     "mase",
+    "metrics",
     "ngram_perplexity",
     "num_replicas",
     "PaddingMask",

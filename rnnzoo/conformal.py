@@ -49,7 +49,7 @@ def conformal_quantile(scores, alpha, axis=0):
 
     Example:
 
-    >>> conformal_quantile(np.arange(1.0, 20.0), alpha=0.1)  # 18th of 19
+    >>> float(conformal_quantile(np.arange(1.0, 20.0), alpha=0.1))  # 18th of 19
     18.0
     """
     scores = np.asarray(scores, dtype="float64")
@@ -83,7 +83,7 @@ def split_conformal_intervals(calibration_forecasts, calibration_targets, foreca
     >>> lower, upper = split_conformal_intervals(
     ...     np.zeros(9), np.arange(9.0), np.array([10.0]), alpha=0.2)
     >>> lower.tolist(), upper.tolist()  # the 8th of the 9 errors 0 .. 8
-    ([3.0, 17.0])
+    ([3.0], [17.0])
     """
     forecasts = np.asarray(forecasts, dtype="float64")
     scores = np.abs(np.asarray(calibration_targets, dtype="float64")

@@ -66,7 +66,11 @@ def test_timeseries_quick_beats_naive(tmp_path, saved_models):
     rng = np.random.default_rng(0)
     x = [rng.normal(size=(3, *t.shape[1:])).astype("float32") for t in model.inputs]
     reloaded = _assert_reload_predicts_same(saved_models, x)
-    assert reloaded.output_shape == (None, 52, 1)
+    assert reloaded.output_shape == (None, 52, 1, 5)  # the 5 default quantiles
+    intervals = metrics["probabilistic"]["intervals"]
+    # the quick network's 95 % intervals are narrower than persistence's conformal ones
+    assert intervals["rnn"]["width_95"] < intervals["naive"]["width_95"]
+    assert "fan.png" in _files(tmp_path)
 
 
 def test_captioning_quick_beats_chance(tmp_path, saved_models):

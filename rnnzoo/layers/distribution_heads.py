@@ -115,7 +115,7 @@ class DistributionParameters(keras.layers.Layer):
 
     >>> import numpy as np
     >>> out = DistributionParameters("student_t")(np.array([[1.0, -50.0, -50.0]]))
-    >>> np.round(np.asarray(out), 3).tolist()
+    >>> np.asarray(out).astype("float64").round(3).tolist()
     [[1.0, 0.001, 2.0]]
     """
 

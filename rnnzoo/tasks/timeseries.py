@@ -528,13 +528,13 @@ def format_interval_table(table, count, title=""):
 
     >>> print(format_interval_table({"a": {"coverage_80": 0.8, "width_80": 2.0,
     ...                                     "msis_80": 3.0}}, 100))
-    model          cover80 (+-se)   width80   MSIS80
-    a                0.800 (0.040)     2.000    3.000
+    model               cover80 (+-se)   width80   MSIS80
+    a                    0.800 (0.040)     2.000    3.000
     """
     levels = sorted({int(k.split("_")[1]) for row in table.values() for k in row},
                     reverse=False)
     lines = [title] if title else []
-    header = f"{'model':<14}" + "".join(
+    header = f"{'model':<17}" + "".join(
         f"{f'cover{v} (+-se)':>17}{f'width{v}':>10}{f'MSIS{v}':>9}" for v in levels)
     lines.append(header)
     for name, row in table.items():
@@ -544,7 +544,7 @@ def format_interval_table(table, count, title=""):
             se = (p * (1 - p) / count) ** 0.5
             cells.append(f"{p:>9.3f} ({se:.3f}){row[f'width_{v}']:>10.3f}"
                          f"{row[f'msis_{v}']:>9.3f}")
-        lines.append(f"{name:<14}" + "".join(cells))
+        lines.append(f"{name:<17}" + "".join(cells))
     return "\n".join(lines)
 
 
@@ -788,8 +788,8 @@ def build_model(config, num_features, num_covariates):
     Example:
 
     >>> model = build_model(resolve(Config.quick()), num_features=3, num_covariates=2)
-    >>> model.output_shape
-    (None, 52, 1)
+    >>> model.output_shape  # 52 steps, 1 target, the 5 default quantiles
+    (None, 52, 1, 5)
     """
     return forecaster(**{
         **dict(sequence_length=config.sequence_length, num_features=num_features,
