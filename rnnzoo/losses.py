@@ -41,6 +41,9 @@ class PinballLoss(keras.losses.Loss):
 
     Args:
         quantiles: the levels of the last axis of `y_pred`.
+        weights: one non-negative weight per level (None: all equal); the
+            loss is the weighted mean over the levels (e.g. more weight on
+            0.5 when the median is also the point forecast).
         name, reduction, dtype: as any Keras loss.
 
     Example:
@@ -52,10 +55,21 @@ class PinballLoss(keras.losses.Loss):
     0.15
     """
 
-    def __init__(self, quantiles, name="pinball_loss", reduction="sum_over_batch_size",
-                 dtype=None):
+    def __init__(self, quantiles, weights=None, name="pinball_loss",
+                 reduction="sum_over_batch_size", dtype=None):
         super().__init__(name=name, reduction=reduction, dtype=dtype)
         self.quantiles = check_quantiles(quantiles)
+        if weights is not None:
+            try:
+                weights = tuple(float(w) for w in weights)
+            except (TypeError, ValueError):
+                weights = ()
+            if len(weights) != len(self.quantiles) or min(weights) < 0 or sum(weights) <= 0:
+                raise ValueError(
+                    f"Expected `weights`: {len(self.quantiles)} non-negative numbers, one per "
+                    f"quantile level, not all zero. Received: weights={weights!r}"
+                )
+        self.weights = weights
 
     def call(self, y_true, y_pred):
         y_pred = ops.convert_to_tensor(y_pred)
@@ -66,10 +80,15 @@ class PinballLoss(keras.losses.Loss):
             )
         error = _targets_like(y_true, y_pred) - y_pred
         q = ops.convert_to_tensor(np.asarray(self.quantiles), dtype=y_pred.dtype)
-        return ops.mean(ops.maximum(q * error, (q - 1.0) * error), axis=-1)
+        pinball = ops.maximum(q * error, (q - 1.0) * error)
+        if self.weights is None:
+            return ops.mean(pinball, axis=-1)
+        w = np.asarray(self.weights) / np.sum(self.weights)
+        return ops.sum(pinball * ops.convert_to_tensor(w, dtype=y_pred.dtype), axis=-1)
 
     def get_config(self):
-        return {**super().get_config(), "quantiles": list(self.quantiles)}
+        return {**super().get_config(), "quantiles": list(self.quantiles),
+                "weights": None if self.weights is None else list(self.weights)}
 
 
 def _lgamma(x):

@@ -29,6 +29,15 @@ def test_pinball_equals_a_hand_computation():
     assert float(PinballLoss(q)(y[:1, :1], pred[:1, :1])) == pytest.approx(0.1, rel=1e-6)
     # targets with a trailing axis of 1 are the same targets
     assert float(PinballLoss(q)(y[..., None], pred)) == pytest.approx(loss, rel=1e-6)
+    # weights: the weighted mean over the levels; only the median -> half the MAE
+    only_median = float(PinballLoss(q, weights=(0, 1, 0))(y, pred))
+    assert only_median == pytest.approx(0.5 * np.mean(np.abs(y - pred[..., 1])), rel=1e-6)
+    heavy = float(PinballLoss(q, weights=(1, 3, 1))(y, pred))
+    per_level = [float(PinballLoss(q, weights=w)(y, pred))
+                 for w in ((1, 0, 0), (0, 1, 0), (0, 0, 1))]
+    assert heavy == pytest.approx(np.dot([1, 3, 1], per_level) / 5, rel=1e-6)
+    with pytest.raises(ValueError, match="Received: weights=.*1.0, 2.0"):
+        PinballLoss(q, weights=(1, 2))
 
 
 def test_minimising_pinball_recovers_the_quantiles_of_a_known_distribution():
@@ -78,7 +87,8 @@ def test_distribution_quantiles_equal_scipy_and_increase():
 
 
 def test_losses_serialise_and_check_their_inputs():
-    for loss in (PinballLoss((0.1, 0.9)), DistributionNLL("student_t")):
+    for loss in (PinballLoss((0.1, 0.9)), PinballLoss((0.1, 0.9), weights=(1, 2)),
+                 DistributionNLL("student_t")):
         again = keras.losses.deserialize(keras.losses.serialize(loss))
         assert type(again) is type(loss) and again.get_config() == loss.get_config()
     with pytest.raises(ValueError, match=r"Received: y_pred.shape=\(2, 3, 2\)"):

@@ -111,6 +111,9 @@ class Config(ResolvedConfig):
         None, "forecast the parameters of this distribution instead (normal, student_t; "
         "negative log-likelihood) and read `quantiles` off it", choices=(None, "normal",
                                                                          "student_t"))
+    median_weight: float = field(
+        1.0, "weight of the 0.5 level in the pinball loss, the others weighing 1 (the median "
+        "is also the point forecast)")
     calibrate: bool = field(
         True, "correct the intervals by split conformal calibration on the validation windows "
         "(conformalized quantile regression)")
@@ -894,8 +897,7 @@ def run(config, runner, frame=None):
         with runner.scope():
             model = build_model(settings, num_features, prepared.num_covariates)
         # Point forecasts train on MAE; a quantile or distribution head on its own loss.
-        runner.compile(model, learning_rate=settings.learning_rate,
-                       loss=None if head_arguments(settings) else "mae")
+        runner.compile(model, learning_rate=settings.learning_rate, loss=training_loss(settings))
         history = runner.fit(
             model, inputs(x_train), scale(r_train), name=f"forecaster_{k}",
             patience=settings.patience, validation_data=(inputs(x_val), scale(r_val)),
@@ -966,8 +968,8 @@ def run(config, runner, frame=None):
         scale_ = seasonal_naive_scale(prepared.target[:n_train], prepared.season)
         probabilistic = {
             "intervals": interval_table(actual, intervals, scale_),
-            "weighted_quantile_loss": round(weighted_quantile_loss(
-                actual, invert_target(test_q, settings, target_name), levels), 4),
+            "weighted_quantile_loss": float(f"{weighted_quantile_loss(
+                actual, invert_target(test_q, settings, target_name), levels):.4g}"),
             "values": int(actual.size),
             "quantiles": list(levels),
             "calibrated": bool(settings.calibrate),
@@ -1020,6 +1022,31 @@ def run(config, runner, frame=None):
     runner.write_metrics(metrics)
     runner.finish()
     return metrics
+
+
+def training_loss(config):
+    """The loss of resolved `config`'s networks: MAE for points, else their head's.
+
+    Quantiles train on the pinball loss with the 0.5 level weighted
+    `config.median_weight`; a distribution head on its likelihood (None:
+    `compile_for`'s choice).
+
+    Example:
+
+    >>> training_loss(Config(quantiles=()))
+    'mae'
+    >>> training_loss(Config(median_weight=3.0)).weights
+    (1.0, 1.0, 3.0, 1.0, 1.0)
+    """
+    if not head_arguments(config):
+        return "mae"
+    if config.distribution:
+        return None
+    from rnnzoo.losses import PinballLoss
+
+    levels = quantile_levels(config)
+    return PinballLoss(levels, weights=[config.median_weight if abs(q - 0.5) < 1e-9 else 1.0
+                                        for q in levels])
 
 
 def quantile_levels(config):
