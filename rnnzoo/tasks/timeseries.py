@@ -968,8 +968,8 @@ def run(config, runner, frame=None):
         scale_ = seasonal_naive_scale(prepared.target[:n_train], prepared.season)
         probabilistic = {
             "intervals": interval_table(actual, intervals, scale_),
-            "weighted_quantile_loss": float(f"{weighted_quantile_loss(
-                actual, invert_target(test_q, settings, target_name), levels):.4g}"),
+            "weighted_quantile_loss": float("%.4g" % weighted_quantile_loss(
+                actual, invert_target(test_q, settings, target_name), levels)),
             "values": int(actual.size),
             "quantiles": list(levels),
             "calibrated": bool(settings.calibrate),
