@@ -124,3 +124,63 @@ def conformalize_quantiles(calibration_lower, calibration_upper, calibration_tar
                         y - np.asarray(calibration_upper, dtype="float64"))
     q = conformal_quantile(scores, alpha)
     return np.asarray(lower, dtype="float64") - q, np.asarray(upper, dtype="float64") + q
+
+
+def rolling_conformalize_quantiles(lower, upper, truth, origins, start, alpha, window=None):
+    """Conformalized quantile regression recalibrated at each origin on the scores known by then.
+
+    For time series whose errors drift: forecast `i >= start` (a test
+    origin) is corrected, per horizon step `h`, with the conformity scores
+    `max(lower - y, y - upper)` of the earlier forecasts whose step-`h`
+    value was already observed at origin `i` (`origins[j] + h <
+    origins[i]`), the most recent `window` of them. The first corrections
+    use the calibration forecasts (`i < start`); later ones also the test
+    forecasts whose truth has come in, so an old regime ages out. Nothing
+    from the future is used: each correction could have been made at its
+    origin.
+
+    Args:
+        lower, upper: `(n, horizon)` the model's interval ends, calibration
+            forecasts then test forecasts, in origin order.
+        truth: `(n, horizon)` the actual values (only past ones are read
+            for each correction).
+        origins: `(n,)` the row index of each forecast's first step,
+            increasing.
+        start: index of the first forecast to correct (the calibration
+            forecasts come before it; their steps must all be observed by
+            `origins[start]`).
+        alpha: the miss rate.
+        window: how many of the most recent known scores calibrate each
+            correction (None: `start`, the calibration set's size).
+
+    Returns:
+        `(lower, upper)` of the forecasts `start:`, corrected.
+
+    Example:
+
+    >>> y = np.arange(40.0)[:, None]  # one step ahead; errors of 1 before origin 20, 3 after
+    >>> err = np.where(np.arange(40) < 20, 1.0, 3.0)[:, None]
+    >>> lo, hi = rolling_conformalize_quantiles(y, y, y + err, np.arange(40), 20, 0.2, 10)
+    >>> (hi - y[20:])[[0, 1, 19], 0].tolist()  # widens once 2 of the last 10 errors are 3
+    [1.0, 1.0, 3.0]
+    """
+    lower, upper, truth = (np.asarray(a, dtype="float64") for a in (lower, upper, truth))
+    origins = np.asarray(origins)
+    if not lower.shape == upper.shape == truth.shape or lower.ndim != 2 or len(
+            origins) != len(lower):
+        raise ValueError(
+            "Expected lower, upper and truth of one (n, horizon) shape and one origin per "
+            f"forecast. Received: lower.shape={lower.shape}, upper.shape={upper.shape}, "
+            f"truth.shape={truth.shape}, len(origins)={len(origins)}"
+        )
+    window = start if window is None else int(window)
+    scores = np.maximum(lower - truth, truth - upper)
+    horizon = lower.shape[1]
+    out_lower, out_upper = lower[start:].copy(), upper[start:].copy()
+    for i in range(start, len(lower)):
+        for h in range(horizon):
+            known = np.flatnonzero(origins[:i] + h < origins[i])[-window:]
+            q = conformal_quantile(scores[known, h], alpha)
+            out_lower[i - start, h] -= q
+            out_upper[i - start, h] += q
+    return out_lower, out_upper

@@ -54,3 +54,36 @@ def test_conformalized_quantiles_fix_intervals_that_are_too_narrow_or_too_wide()
         cover = np.mean((y_test >= lower) & (y_test <= upper))
         assert abs(cover - 0.8) < 0.03, (half, cover)
         np.testing.assert_allclose(upper[0], 1.2816, atol=0.12)  # N(0, 1)'s 0.9 quantile
+
+
+def test_rolling_calibration_uses_only_known_scores_and_follows_a_regime_change():
+    """GENERATED: noise sd 2 during calibration, sd 1 in the test part (a calmer regime)."""
+    from rnnzoo.conformal import rolling_conformalize_quantiles
+
+    rng = np.random.default_rng(3)
+    n_cal, n_test, horizon = 200, 400, 3
+    sd = np.where(np.arange(n_cal + n_test) < n_cal, 2.0, 1.0)[:, None]
+    truth = rng.normal(size=(n_cal + n_test, horizon)) * sd
+    zeros = np.zeros_like(truth)
+    origins = np.arange(n_cal + n_test) * horizon  # each window's steps known before the next
+    lower, upper = rolling_conformalize_quantiles(zeros, zeros, truth, origins, n_cal, 0.2)
+    split_lower, split_upper = conformalize_quantiles(
+        zeros[:n_cal], zeros[:n_cal], truth[:n_cal], zeros[n_cal:], zeros[n_cal:], 0.2)
+    late = slice(n_test // 2, None)  # once the calm windows fill the rolling window
+    rolling_cover = np.mean((truth[n_cal:][late] >= lower[late]) & (truth[n_cal:][late] <= upper[late]))
+    split_cover = np.mean((truth[n_cal:][late] >= split_lower[late])
+                          & (truth[n_cal:][late] <= split_upper[late]))
+    assert abs(rolling_cover - 0.8) < 0.05 and split_cover > 0.95
+    # The first test forecast equals the split correction (only calibration scores known).
+    np.testing.assert_allclose(upper[0], split_upper[0])
+    # No look-ahead: changing a later truth leaves every earlier correction unchanged.
+    changed = truth.copy()
+    changed[n_cal + 100:] *= 10
+    lower2, upper2 = rolling_conformalize_quantiles(zeros, zeros, changed, origins, n_cal, 0.2)
+    np.testing.assert_array_equal(upper2[:101], upper[:101])
+    assert np.any(upper2[101:] != upper[101:])
+    # With overlapping windows (origins one step apart) step h of forecast j
+    # is known at origin i only if origins[j] + h < origins[i].
+    lo, hi = rolling_conformalize_quantiles(zeros[:40], zeros[:40], truth[:40],
+                                            np.arange(40), 20, 0.2, window=10)
+    assert hi.shape == (20, horizon)

@@ -42,6 +42,7 @@ from rnnzoo.data.datasets.series import SERIES
 from rnnzoo.data.datasets.series import load_series
 from rnnzoo.layers.recurrent_stack import CELLS
 from rnnzoo.conformal import conformalize_quantiles
+from rnnzoo.conformal import rolling_conformalize_quantiles
 from rnnzoo.conformal import split_conformal_intervals
 from rnnzoo.metrics import coverage
 from rnnzoo.metrics import mase
@@ -58,6 +59,7 @@ from rnnzoo.validation import check_positive_int
 NAME = "timeseries"
 RESIDUALS = ("naive", "seasonal", "none")
 MULTISTEP = ("direct", "autoregressive")
+CALIBRATIONS = ("split", "rolling", "none")
 SUMMARY = ("series", "rnn_mase", "naive_mase", "seasonal_naive_mase", "ets_mase",
            "best_baseline", "rnn_over_best_baseline_mase", "train_seconds")
 
@@ -114,9 +116,11 @@ class Config(ResolvedConfig):
     median_weight: float = field(
         1.0, "weight of the 0.5 level in the pinball loss, the others weighing 1 (the median "
         "is also the point forecast)")
-    calibrate: bool = field(
-        True, "correct the intervals by split conformal calibration on the validation windows "
-        "(conformalized quantile regression)")
+    calibration: str = field(
+        "split", "conformal correction of the intervals (conformalized quantile regression): "
+        "split (once, on the validation windows), rolling (at each test origin, on the most "
+        "recent windows whose truth is known by then, validation ones first) or none",
+        choices=CALIBRATIONS)
     cell: str = field("gru", "recurrent cell", choices=CELLS)
     units: int | None = field(None, "recurrent units" + _SERIES_DEFAULT)
     num_layers: int = field(1, "recurrent layers")
@@ -205,6 +209,7 @@ def resolve(config, season_length=None):
     config = config.filled(settings)
     check_choice("residual", config.residual, RESIDUALS)
     check_choice("multistep", config.multistep, MULTISTEP)
+    check_choice("calibration", config.calibration, CALIBRATIONS)
     check_choice("cell", config.cell, CELLS)
     for name in ("sequence_length", "horizon", "epochs", "batch_size", "ensemble",
                  "train_stride", "eval_stride", "units", "num_layers", "patience"):
@@ -958,12 +963,20 @@ def run(config, runner, frame=None):
             lower, upper = test_q[..., lo], test_q[..., hi]
             intervals["rnn_uncalibrated"][alpha] = tuple(
                 invert_target(v, settings, target_name) for v in (lower, upper))
-            if settings.calibrate:
+            if settings.calibration == "split":
                 lower, upper = conformalize_quantiles(
                     val_q[..., lo], val_q[..., hi], val_truth, lower, upper, alpha)
+            elif settings.calibration == "rolling":
+                test_truth = np.stack([prepared.transformed[t:t + horizon]
+                                       for t in test_origins])
+                lower, upper = rolling_conformalize_quantiles(
+                    np.concatenate([val_q[..., lo], lower]),
+                    np.concatenate([val_q[..., hi], upper]),
+                    np.concatenate([val_truth, test_truth]),
+                    np.concatenate([val_origins, test_origins]), len(val_origins), alpha)
             intervals["rnn"][alpha] = tuple(
                 invert_target(v, settings, target_name) for v in (lower, upper))
-        if not settings.calibrate:
+        if settings.calibration == "none":
             del intervals["rnn_uncalibrated"]
         scale_ = seasonal_naive_scale(prepared.target[:n_train], prepared.season)
         probabilistic = {
@@ -972,13 +985,14 @@ def run(config, runner, frame=None):
                 actual, invert_target(test_q, settings, target_name), levels)),
             "values": int(actual.size),
             "quantiles": list(levels),
-            "calibrated": bool(settings.calibrate),
+            "calibration": settings.calibration,
             "calibration_origins": int(len(val_origins)),
         }
         print(format_interval_table(
             probabilistic["intervals"], actual.size,
-            f"intervals: {len(test_origins)} origins x {horizon} steps = {actual.size} values; "
-            f"calibrated on {len(val_origins)} validation origins"))
+            f"intervals: {len(test_origins)} origins x {horizon} steps = {actual.size} values"
+            + (f"; {settings.calibration} calibration from {len(val_origins)} validation "
+               "origins" if settings.calibration != "none" else "")))
         plots.plot_fan(runner.path("fan.png"), frame.index, actual,
                        invert_target(test_q, settings, target_name), levels,
                        intervals["rnn"], test_origins,
@@ -986,7 +1000,8 @@ def run(config, runner, frame=None):
                        title=f"{settings.series}: rnnzoo median and "
                              + ", ".join(f"{round(100 * (1 - a))}%" for a in sorted(
                                  intervals["rnn"], reverse=True))
-                             + " intervals" + (" (conformal)" if settings.calibrate else ""))
+                             + " intervals" + ("" if settings.calibration == "none"
+                                               else f" ({settings.calibration} conformal)"))
 
     runner.save_model(models[0])
     runner.write_metrics(prepared.stats, "normalization.json")
