@@ -892,7 +892,8 @@ def run(config, runner, frame=None):
             validation_data=(inputs(x_val), scale(r_val)),
             fixed=dict(sequence_length=settings.sequence_length, num_features=num_features,
                        horizon=settings.horizon, num_targets=1,
-                       num_covariates=prepared.num_covariates, multistep=settings.multistep),
+                       num_covariates=prepared.num_covariates, multistep=settings.multistep,
+                       **head_arguments(settings)),
             space=_search_space(settings), epochs=settings.epochs,
             batch_size=settings.batch_size, task_name=NAME)
     models, histories = [], []
