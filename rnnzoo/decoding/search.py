@@ -21,6 +21,7 @@ from keras import ops
 from rnnzoo.decoding import samplers
 from rnnzoo.decoding.inference import inference_parts
 from rnnzoo.validation import check_positive_int
+from rnnzoo.validation import check_token_ids
 
 
 def _compile(fn):
@@ -90,6 +91,16 @@ def decoding_function(model, sampler, *, max_length, start_token, end_token,
     else:
         start_token = _check_int(
             "start_token", start_token, "an int (the first decoder input)"
+        )
+        if not 0 <= start_token < parts.vocabulary_size:
+            raise ValueError(
+                f"Expected `start_token` in [0, {parts.vocabulary_size}) (the target "
+                f"vocabulary of {parts.model_name!r}). Received: start_token={start_token}"
+            )
+    if end_token >= parts.vocabulary_size:
+        raise ValueError(
+            f"Expected `end_token` in [0, {parts.vocabulary_size}) or -1 (never ends). "
+            f"Received: end_token={end_token}"
         )
     sampler.check(num_return=num_return, vocabulary_size=parts.vocabulary_size,
                   has_attention=parts.has_memory)
@@ -210,6 +221,7 @@ def decode(model, inputs, *, sampler="greedy", max_length, start_token=None,
                 f"with shape {prompt.shape} and dtype {prompt.dtype}"
             )
     array = _to_array(inputs)
+    _check_source(model, array)
     batch, time = array.shape[0], array.shape[1] if array.ndim > 1 else None
     if keras.backend.backend() == "jax":
         array = _bucket(array, tokens=np.issubdtype(array.dtype, np.integer))
@@ -226,6 +238,21 @@ def decode(model, inputs, *, sampler="greedy", max_length, start_token=None,
             weights = weights[..., :time]
         results.append(weights)
     return results[0] if len(results) == 1 else tuple(results)
+
+
+def _check_source(model, array):
+    """Token inputs: integers inside the input embedding's vocabulary (never wrapped or clipped)."""
+    if not str(model.inputs[0].dtype).startswith("int"):
+        return  # image features, grids: any float
+    if not np.issubdtype(array.dtype, np.integer):
+        raise ValueError(
+            f"Expected `inputs` to hold integer token ids for model {model.name!r}. "
+            f"Received: inputs with dtype={array.dtype}"
+        )
+    embeddings = [layer for layer in model.layers
+                  if isinstance(layer, keras.layers.Embedding)]
+    if embeddings:  # the first in topological order reads the first input
+        check_token_ids(array, embeddings[0].input_dim, "inputs")
 
 
 def _to_array(inputs):
