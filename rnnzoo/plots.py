@@ -210,28 +210,40 @@ def plot_forecasts(path, index, actual, forecasts, origins, picks=3,
     >>> os.path.exists(p)
     True
     """
-    plt = pyplot()
     actual = np.asarray(actual)
-    origins = np.asarray(origins)
-    chosen = np.unique(np.linspace(0, len(origins) - 1, picks).round().astype(int))
-    horizon = actual.shape[1]
-    fig, axes = plt.subplots(len(chosen), 1, figsize=(9, 2.6 * len(chosen)),
-                             squeeze=False)
-    for ax, k in zip(axes[:, 0], chosen):
-        t = int(origins[k])
-        steps = index[t:t + horizon]
-        if context is not None:
-            series, back = context
-            lo = max(0, t - back)
-            ax.plot(index[lo:t], np.asarray(series)[lo:t], color="0.6",
-                    label="observed")
+
+    def draw(ax, k, steps):
         ax.plot(steps, actual[k], color="black", linewidth=2, label="actual")
         for name, forecast in forecasts.items():
             ax.plot(steps, np.asarray(forecast)[k], label=name,
                     linewidth=2 if name == "rnn" else 1,
                     linestyle="-" if name == "rnn" else "--")
+
+    return _origin_panels(path, index, origins, actual.shape[1], draw, picks=picks,
+                          context=context, title=title, legend_columns=3)
+
+
+def _origin_panels(path, index, origins, horizon, draw, *, picks, context, title,
+                   legend_columns, context_color="0.6"):
+    """One panel per picked origin (evenly spaced): observed context, `draw(ax, k, steps)`.
+
+    The shared frame of `plot_forecasts` and `plot_fan`; writes `path`, returns it.
+    """
+    plt = pyplot()
+    origins = np.asarray(origins)
+    chosen = np.unique(np.linspace(0, len(origins) - 1, picks).round().astype(int))
+    fig, axes = plt.subplots(len(chosen), 1, figsize=(9, 2.6 * len(chosen)),
+                             squeeze=False)
+    for ax, k in zip(axes[:, 0], chosen):
+        t = int(origins[k])
+        if context is not None:
+            series, back = context
+            lo = max(0, t - back)
+            ax.plot(index[lo:t], np.asarray(series)[lo:t], color=context_color,
+                    label="observed")
+        draw(ax, k, index[t:t + horizon])
         ax.set_title(f"origin {index[t]}", fontsize=9)
-    axes[0, 0].legend(fontsize=8, ncol=3)
+    axes[0, 0].legend(fontsize=8, ncol=legend_columns)
     if title:
         fig.suptitle(title)
     fig.tight_layout()
@@ -271,21 +283,11 @@ def plot_fan(path, index, actual, quantile_forecasts, quantiles, intervals, orig
     >>> os.path.exists(p)
     True
     """
-    plt = pyplot()
     actual = np.asarray(actual)
-    origins = np.asarray(origins)
     median = np.asarray(quantile_forecasts)[..., list(quantiles).index(0.5)]
-    chosen = np.unique(np.linspace(0, len(origins) - 1, picks).round().astype(int))
-    horizon = actual.shape[1]
-    fig, axes = plt.subplots(len(chosen), 1, figsize=(9, 2.6 * len(chosen)), squeeze=False)
     shades = {alpha: 0.18 + 0.22 * rank for rank, alpha in enumerate(sorted(intervals))}
-    for ax, k in zip(axes[:, 0], chosen):
-        t = int(origins[k])
-        steps = index[t:t + horizon]
-        if context is not None:
-            series, back = context
-            lo = max(0, t - back)
-            ax.plot(index[lo:t], np.asarray(series)[lo:t], color="0.5", label="observed")
+
+    def draw(ax, k, steps):
         for alpha in sorted(intervals):  # the widest (smallest alpha) first, lightest
             lower, upper = intervals[alpha]
             ax.fill_between(steps, np.asarray(lower)[k], np.asarray(upper)[k],
@@ -293,13 +295,10 @@ def plot_fan(path, index, actual, quantile_forecasts, quantiles, intervals, orig
                             label=f"{round(100 * (1 - alpha))}% interval")
         ax.plot(steps, median[k], color="tab:blue", linewidth=2, label="median")
         ax.plot(steps, actual[k], color="black", linewidth=1.5, label="actual")
-        ax.set_title(f"origin {index[t]}", fontsize=9)
-    axes[0, 0].legend(fontsize=8, ncol=5)
-    if title:
-        fig.suptitle(title)
-    fig.tight_layout()
-    save_figure(fig, path)
-    return path
+
+    return _origin_panels(path, index, origins, actual.shape[1], draw, picks=picks,
+                          context=context, title=title, legend_columns=5,
+                          context_color="0.5")
 
 
 def plot_horizon_errors(path, per_horizon, title="MAE by horizon step"):
