@@ -20,7 +20,7 @@ ALLOWED = {
     "validation": set(),
     "metrics": {"validation"},
     "conformal": set(),
-    "losses": {"layers"},
+    "losses": {"layers", "validation"},
     "plots": {"io", "validation"},
     "data": {"io", "validation"},
     "layers": {"validation"},

@@ -15,6 +15,7 @@ from keras import ops
 
 from rnnzoo.layers.distribution_heads import DISTRIBUTIONS
 from rnnzoo.layers.distribution_heads import check_quantiles
+from rnnzoo.validation import check_choice
 
 
 def _targets_like(y_true, y_pred):
@@ -126,12 +127,7 @@ class DistributionNLL(keras.losses.Loss):
     def __init__(self, distribution="normal", name="distribution_nll",
                  reduction="sum_over_batch_size", dtype=None):
         super().__init__(name=name, reduction=reduction, dtype=dtype)
-        if distribution not in DISTRIBUTIONS:
-            raise ValueError(
-                f"Expected `distribution` to be one of {sorted(DISTRIBUTIONS)}. "
-                f"Received: distribution={distribution!r}"
-            )
-        self.distribution = distribution
+        self.distribution = check_choice("distribution", distribution, sorted(DISTRIBUTIONS))
 
     def call(self, y_true, y_pred):
         y_pred = ops.convert_to_tensor(y_pred)
@@ -171,11 +167,11 @@ def distribution_quantiles(parameters, quantiles, distribution):
 
     quantiles = np.asarray(check_quantiles(quantiles))
     parameters = np.asarray(parameters, dtype="float64")
-    if distribution not in DISTRIBUTIONS or parameters.shape[-1] != len(
-            DISTRIBUTIONS[distribution]):
+    check_choice("distribution", distribution, sorted(DISTRIBUTIONS))
+    if parameters.shape[-1] != len(DISTRIBUTIONS[distribution]):
         raise ValueError(
-            f"Expected `distribution` among {sorted(DISTRIBUTIONS)} and parameters "
-            "whose last axis holds its parameters. Received: "
+            f"Expected parameters whose last axis holds {distribution!r}'s "
+            f"{DISTRIBUTIONS[distribution]}. Received: "
             f"distribution={distribution!r}, parameters.shape={parameters.shape}"
         )
     loc, scale = parameters[..., :1], parameters[..., 1:2]

@@ -16,6 +16,8 @@ autoregressive forecaster feeds back).
 import keras
 from keras import ops
 
+from rnnzoo.validation import check_choice
+
 DISTRIBUTIONS = {"normal": ("loc", "scale"), "student_t": ("loc", "scale", "df")}
 """The distribution heads: their parameters, in the order of the last axis."""
 
@@ -121,12 +123,7 @@ class DistributionParameters(keras.layers.Layer):
 
     def __init__(self, distribution="normal", **kwargs):
         super().__init__(**kwargs)
-        if distribution not in DISTRIBUTIONS:
-            raise ValueError(
-                f"Expected `distribution` to be one of {sorted(DISTRIBUTIONS)}. "
-                f"Received: distribution={distribution!r}"
-            )
-        self.distribution = distribution
+        self.distribution = check_choice("distribution", distribution, sorted(DISTRIBUTIONS))
         self.num_parameters = len(DISTRIBUTIONS[distribution])
 
     def build(self, input_shape):

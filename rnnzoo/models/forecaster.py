@@ -149,11 +149,7 @@ def forecaster(
             )
         feedback = medians[0] if medians else None
     elif distribution is not None:
-        if distribution not in DISTRIBUTIONS:
-            raise ValueError(
-                f"Expected `distribution` to be one of {sorted(DISTRIBUTIONS)} or None. "
-                f"Received: distribution={distribution!r}"
-            )
+        check_choice("distribution", distribution, sorted(DISTRIBUTIONS))
         head = DistributionParameters(distribution, dtype="float32",
                                       name=f"{name}_distribution")
         feedback = 0  # the location
