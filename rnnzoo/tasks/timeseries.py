@@ -40,7 +40,10 @@ import pandas as pd
 from rnnzoo import plots
 from rnnzoo.data.datasets.series import SERIES
 from rnnzoo.data.datasets.series import load_series
+from rnnzoo.layers.distribution_heads import check_quantiles
 from rnnzoo.layers.recurrent_stack import CELLS
+from rnnzoo.losses import PinballLoss
+from rnnzoo.losses import distribution_quantiles
 from rnnzoo.conformal import conformalize_quantiles
 from rnnzoo.conformal import rolling_conformalize_quantiles
 from rnnzoo.conformal import split_conformal_intervals
@@ -944,7 +947,7 @@ def run(config, runner, frame=None):
     ets = fit_ets(before_test, prepared.season, trend=settings.ets_trend,
                   damped=settings.ets_damped, seasonal=settings.ets_seasonal)
     forecasts["ets"] = ets_rolling_forecasts(ets, prepared.target, test_origins, horizon)
-    alphas = tuple(interval_levels(levels)) if test_q.ndim == 3 else ()
+    pairs = interval_levels(levels) if test_q.ndim == 3 else {}
     table = error_table(actual, forecasts, prepared.target[:n_train], prepared.season)
     per_horizon = {
         name: np.round(np.mean(np.abs(f - actual), axis=0), 4).tolist()
@@ -954,13 +957,15 @@ def run(config, runner, frame=None):
                               f"{horizon} steps (test part)"))
 
     probabilistic = {}
-    if alphas:
+    if pairs:
         intervals = probabilistic_baselines(prepared, settings, test_origins, val_origins,
-                                            forecasts, alphas)
-        intervals["ets"] = {a: ets_intervals(ets, forecasts["ets"], a) for a in alphas}
+                                            forecasts, tuple(pairs))
+        intervals["ets"] = {a: ets_intervals(ets, forecasts["ets"], a) for a in pairs}
         intervals["rnn_uncalibrated"] = {}
         intervals["rnn"] = {}
-        for alpha, (lo, hi) in interval_levels(levels).items():
+        if settings.calibration == "rolling":
+            test_truth = np.stack([prepared.transformed[t:t + horizon] for t in test_origins])
+        for alpha, (lo, hi) in pairs.items():
             lower, upper = test_q[..., lo], test_q[..., hi]
             intervals["rnn_uncalibrated"][alpha] = tuple(
                 invert_target(v, settings, target_name) for v in (lower, upper))
@@ -968,8 +973,6 @@ def run(config, runner, frame=None):
                 lower, upper = conformalize_quantiles(
                     val_q[..., lo], val_q[..., hi], val_truth, lower, upper, alpha)
             elif settings.calibration == "rolling":
-                test_truth = np.stack([prepared.transformed[t:t + horizon]
-                                       for t in test_origins])
                 lower, upper = rolling_conformalize_quantiles(
                     np.concatenate([val_q[..., lo], lower]),
                     np.concatenate([val_q[..., hi], upper]),
@@ -1058,8 +1061,6 @@ def training_loss(config):
         return "mae"
     if config.distribution:
         return None
-    from rnnzoo.losses import PinballLoss
-
     levels = quantile_levels(config)
     return PinballLoss(levels, weights=[config.median_weight if abs(q - 0.5) < 1e-9 else 1.0
                                         for q in levels])
@@ -1075,8 +1076,6 @@ def quantile_levels(config):
     """
     if not config.quantiles:
         return ()
-    from rnnzoo.layers.distribution_heads import check_quantiles
-
     levels = check_quantiles(config.quantiles)
     if not any(abs(q - 0.5) < 1e-9 for q in levels):
         raise ValueError(
@@ -1117,8 +1116,6 @@ def predict_residuals(model, inputs, config=None):
 
     A distribution head's parameters are turned into `config.quantiles`.
     """
-    from rnnzoo.losses import distribution_quantiles
-
     x = inputs if len(inputs) > 1 else inputs[0]
     out = np.asarray(model.predict(x, verbose=0, batch_size=1024))[:, :, 0]
     if config is not None and config.distribution:
