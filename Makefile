@@ -47,12 +47,8 @@ test: setup
 test-tf:
 	KERAS_BACKEND=tensorflow $(TEST_THREADS) $(TEST_XLA) $(PYTEST) --durations=15 rnnzoo tests
 
-# Only the files that hold backend-matrix tests: the JAX workers then import
-# and collect about half the test modules.
-MULTI_BACKEND_FILES = $(shell grep -rl --include='*_test.py' multi_backend rnnzoo tests | sort)
-
 test-jax:
-	KERAS_BACKEND=jax $(TEST_THREADS) $(TEST_XLA) $(PYTEST) --durations=15 -m multi_backend $(MULTI_BACKEND_FILES)
+	KERAS_BACKEND=jax $(TEST_THREADS) $(TEST_XLA) $(PYTEST) --durations=15 -m multi_backend rnnzoo tests
 
 bench: setup
 	$(PY) -m pip install -q torch==2.13.0

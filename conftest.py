@@ -22,30 +22,6 @@ def pytest_configure(config):
             "(pytest-xdist#1386): install pytest<9.2 (`make setup` does)")
 
 
-# The slowest test modules (measured: RNNZOO_TEST_TIMELINE, docs/benchmarks.md),
-# collected first so that pytest-xdist hands them out first: the longest jobs
-# first leave no worker alone with a long test at the end of a pass.
-SLOW_FIRST = (
-    "rnnzoo/tasks/captioning/flickr8k_test.py",
-    "tests/recipes_sequence_test.py",
-    "tests/recipes_text_test.py",
-    "rnnzoo/decoding/search_test.py",
-    "rnnzoo/decoding/export_test.py",
-    "tests/distribute_multiworker_test.py",
-    "tests/recipes_scale_test.py",
-    "rnnzoo/training/tuning_test.py",
-    "rnnzoo/models/presets_test.py",
-    "tests/learning_test.py",
-    "rnnzoo/training/distribute_test.py",
-    "rnnzoo/tasks/tagging_test.py",
-)
-
-
-def pytest_collection_modifyitems(config, items):
-    rank = {path: k for k, path in enumerate(SLOW_FIRST)}
-    items.sort(key=lambda item: rank.get(item.nodeid.split("::")[0], len(rank)))
-
-
 @pytest.fixture(autouse=True)
 def _seed():
     import keras

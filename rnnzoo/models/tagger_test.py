@@ -98,4 +98,3 @@ def test_crf_and_characters_errors_name_the_argument():
     with pytest.raises(ValueError, match="Received: character_units=0"):
         sequence_tagger(vocabulary_size=9, num_classes=4, character_vocabulary_size=5,
                         character_units=0)
-
