@@ -25,6 +25,8 @@ from rnnzoo.decoding.export import export
 from rnnzoo.layers.attention import SequenceAttention
 from rnnzoo.data.length_batches import LengthBatches
 from rnnzoo.data.tbptt import tbptt_batches
+from rnnzoo.data.decoder_targets import teacher_forcing
+from rnnzoo.data.windows import make_windows
 from rnnzoo.layers.kernel_report import check_padding
 from rnnzoo.layers.kernel_report import kernel_report
 from rnnzoo.layers.masks import PaddingMask
@@ -78,6 +80,7 @@ __all__ = [
     "kernel_report",
     "language_model",
     "LengthBatches",
+    "make_windows",
     "losses",
     "list_models",
     "load_model",
@@ -98,6 +101,7 @@ __all__ = [
     "sequence_classifier",
     "sequence_generator",
     "sequence_tagger",
+    "teacher_forcing",
     "SequenceAttention",
     "SequencePooling",
     "set_mixed_precision",

@@ -18,6 +18,7 @@ REPO = os.path.dirname(ROOT)
 ALLOWED = {
     "io": set(),
     "validation": set(),
+    "data_checks": set(),
     "metrics": {"validation"},
     "conformal": set(),
     "losses": {"layers", "validation"},
@@ -26,11 +27,11 @@ ALLOWED = {
     "layers": {"validation"},
     "image_encoders": {"validation", "io"},
     "models": {"layers", "image_encoders", "validation"},
-    "decoding": {"models", "layers", "image_encoders", "io", "validation"},
+    "decoding": {"models", "layers", "image_encoders", "io", "validation", "data_checks"},
     "training": {"models", "layers", "image_encoders", "metrics", "losses", "io", "validation",
-                 "data"},
+                 "data", "data_checks"},
     "tasks": {"data", "layers", "models", "image_encoders", "decoding", "training", "metrics",
-              "losses", "conformal", "plots", "io", "validation"},
+              "losses", "conformal", "plots", "io", "validation", "data_checks"},
     "cli": {"training", "tasks", "io", "validation"},
 }
 

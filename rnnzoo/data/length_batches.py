@@ -110,6 +110,12 @@ class LengthBatches(keras.utils.PyDataset):
         self._num_batches = math.ceil(n / self.batch_size) if n else 0
         self._make_batches()
 
+    def arrays(self):
+        """`(x, y)`: the whole arrays the batches are cut from (checked by `rnnzoo.fit`)."""
+        x = self.x[0] if self.single_x else list(self.x)
+        y = None if self.y is None else (self.y[0] if self.single_y else list(self.y))
+        return x, y
+
     def _make_batches(self):
         n = len(self._keys[0])
         tie = self.rng.random(n) if self.shuffle else np.arange(n)

@@ -21,6 +21,7 @@ from keras import ops
 from rnnzoo.decoding import samplers
 from rnnzoo.decoding.inference import inference_parts
 from rnnzoo.validation import check_positive_int
+from rnnzoo.data_checks import input_vocabularies
 from rnnzoo.validation import check_token_ids
 
 
@@ -249,10 +250,9 @@ def _check_source(model, array):
             f"Expected `inputs` to hold integer token ids for model {model.name!r}. "
             f"Received: inputs with dtype={array.dtype}"
         )
-    embeddings = [layer for layer in model.layers
-                  if isinstance(layer, keras.layers.Embedding)]
-    if embeddings:  # the first in topological order reads the first input
-        check_token_ids(array, embeddings[0].input_dim, "inputs")
+    vocabulary = input_vocabularies(model).get(0)
+    if vocabulary is not None:
+        check_token_ids(array, vocabulary[0], "inputs")
 
 
 def _to_array(inputs):

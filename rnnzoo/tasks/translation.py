@@ -33,6 +33,7 @@ import numpy as np
 
 from rnnzoo import plots
 from rnnzoo.data.datasets import load_fra_eng
+from rnnzoo.data.decoder_targets import teacher_forcing
 from rnnzoo.data.text import count_vocabulary
 from rnnzoo.data.text import ids_to_tokens
 from rnnzoo.decoding import decode
@@ -167,19 +168,20 @@ def lookup_layer(vocabulary, invert=False):
     )
 
 
-def encode(lookup, token_lists, length, start=False, end=False):
-    """Token lists -> right-padded int32 ids of `length` columns.
+def encode(lookup, token_lists, length):
+    """Token lists -> right-padded int32 ids of `length` columns (longer lists cut).
+
+    Decoder inputs and targets come from these ids through
+    `rnnzoo.teacher_forcing` (`[START] + y`, `y + [END]`).
 
     Example:
 
-    >>> encode(lookup_layer(["[START]", "[END]", "a"]), [["a"], ["b", "a"]],
-    ...        4, start=True, end=True).tolist()
-    [[2, 4, 3, 0], [2, 1, 4, 3]]
+    >>> encode(lookup_layer(["[START]", "[END]", "a"]), [["a"], ["b", "a", "a"]], 2).tolist()
+    [[4, 0], [1, 4]]
     """
     rows = []
     for tokens in token_lists:
-        row = ([START] if start else []) + list(tokens)[: length - start - end]
-        row += [END] if end else []
+        row = list(tokens)[:length]
         rows.append(row + [PAD] * (length - len(row)))
     if not rows:
         return np.zeros((0, length), dtype="int32")
@@ -272,16 +274,19 @@ def prepare(dataset, *, max_length=12, source_max_tokens=8000, target_max_tokens
     s_test, _, raw_src, raw_tgt = side(dataset.test)
     n_test = len(s_test) if not test_limit else min(test_limit, len(s_test))
     width = max_length + 1
+
+    def targets(token_lists):  # [START] + y and y + [END], `width` steps each
+        return teacher_forcing(encode(tgt_lookup, token_lists, max_length),
+                               start_token=START_ID, end_token=END_ID, max_length=width)
+
     test_width = max(width, max(len(s) for s in s_test[:n_test]) if n_test else 1)
     return TranslationData(
         source_vocabulary=source_vocabulary,
         target_vocabulary=target_vocabulary,
         x_train=encode(src_lookup, s_train, max_length),
-        y_in_train=encode(tgt_lookup, t_train, width, start=True),
-        y_out_train=encode(tgt_lookup, t_train, width, end=True),
+        **dict(zip(("y_in_train", "y_out_train"), targets(t_train))),
         x_validation=encode(src_lookup, s_val, max_length),
-        y_in_validation=encode(tgt_lookup, t_val, width, start=True),
-        y_out_validation=encode(tgt_lookup, t_val, width, end=True),
+        **dict(zip(("y_in_validation", "y_out_validation"), targets(t_val))),
         test_sources=[str(s) for s in raw_src[:n_test]],
         test_references=[str(t) for t in raw_tgt[:n_test]],
         x_test=encode(src_lookup, s_test[:n_test], test_width),

@@ -8,6 +8,7 @@ from rnnzoo.layers.distribution_heads import MonotoneQuantiles
 from rnnzoo.losses import DistributionNLL
 from rnnzoo.losses import PinballLoss
 from rnnzoo.metrics import Perplexity
+from rnnzoo.training.non_finite import skip_non_finite_steps
 from rnnzoo.validation import check_choice
 from rnnzoo.validation import check_fraction
 
@@ -51,7 +52,7 @@ def infer_task(model):
 
 
 def compile_for(model, task="auto", learning_rate=1e-3, clipnorm=1.0, optimizer="adam",
-                jit_compile="auto", label_smoothing=0.0, loss=None):
+                jit_compile="auto", label_smoothing=0.0, loss=None, skip_non_finite=True):
     """Compiles `model` with the loss and metrics of its task.
 
     Gradients are clipped by norm (`clipnorm`, default 1.0: exploding
@@ -79,6 +80,11 @@ def compile_for(model, task="auto", learning_rate=1e-3, clipnorm=1.0, optimizer=
         loss: a Keras loss (name or object) to train on instead of the
             task's (e.g. `"mae"` for a forecaster of residuals); the task's
             metrics stay.
+        skip_non_finite: a step whose gradients hold NaN or infinity changes
+            no weight (`rnnzoo.training.non_finite.skip_non_finite_steps`:
+            Keras' `LossScaleOptimizer` with a fixed scale of 1, identical
+            updates otherwise); `rnnzoo.fit` then stops at that batch with
+            the last good step's weights. False: Keras' plain optimizer.
 
     Returns:
         The model, compiled.
@@ -96,12 +102,13 @@ def compile_for(model, task="auto", learning_rate=1e-3, clipnorm=1.0, optimizer=
     """
     from rnnzoo.models.crf_model import CRFModel
 
+    optimizer = _optimizer(optimizer, learning_rate, clipnorm)
+    if skip_non_finite:
+        optimizer = skip_non_finite_steps(optimizer)
     if isinstance(model, CRFModel):  # its loss is the CRF's likelihood (compute_loss)
-        model.compile(optimizer=_optimizer(optimizer, learning_rate, clipnorm),
-                      jit_compile=jit_compile)
+        model.compile(optimizer=optimizer, jit_compile=jit_compile)
         return model
     task = check_choice("task", task, TASKS)
-    optimizer = _optimizer(optimizer, learning_rate, clipnorm)
     label_smoothing = check_fraction("label_smoothing", label_smoothing)
     if task == "auto":
         task = infer_task(model)

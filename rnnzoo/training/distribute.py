@@ -50,6 +50,7 @@ import threading
 
 import keras
 
+from rnnzoo.data_checks import check_fit_data
 from rnnzoo.validation import check_choice
 from rnnzoo.validation import check_positive_int
 
@@ -438,6 +439,15 @@ def fit(model, x=None, y=None, *, strategy=None, **kwargs):
     functions traced before (without the fix) are not reused. On JAX the
     call runs under the `DataParallel` distribution's scope.
 
+    The data is checked first (`rnnzoo.data_checks.check_fit_data`): token
+    ids inside the vocabulary of the embedding each input feeds, labels
+    inside the head's classes (binary: in [0, 1]), floats finite; a bad
+    value raises a `ValueError` naming the argument, the range and its
+    position instead of failing inside the backend or training to NaN.
+    Training stops at the first non-finite loss
+    (`rnnzoo.training.non_finite.StopOnNonFiniteLoss`), with the weights of
+    the last good step when the model was compiled by `rnnzoo.compile_for`.
+
     Args:
         model: a compiled Keras model, built under `strategy.scope()`.
         x, y: as for `model.fit` (NumPy arrays, a `tf.data.Dataset`, ...);
@@ -459,6 +469,12 @@ def fit(model, x=None, y=None, *, strategy=None, **kwargs):
     >>> len(history.history["loss"])
     1
     """
+    from rnnzoo.training.non_finite import StopOnNonFiniteLoss
+
+    check_fit_data(model, x, y, kwargs.get("validation_data"))
+    # Keras shuffles a dataset's batch order too: its rows are named only unshuffled.
+    guard = StopOnNonFiniteLoss(data=x, shuffled=kwargs.get("shuffle", True))
+    kwargs["callbacks"] = [*(kwargs.get("callbacks") or []), guard]
     return _run(model, "fit", strategy, x, y, **kwargs)
 
 

@@ -252,6 +252,14 @@ class CaptionBatches(keras.utils.PyDataset):
         self.rng = np.random.default_rng(seed)
         self._make_batches()
 
+    def arrays(self):
+        """`([grids, ids], ids)`: the arrays the batches are cut from, for `rnnzoo.fit`'s checks.
+
+        The grids are per image, not per caption row: each array is checked
+        on its own (finite features, ids inside the vocabulary).
+        """
+        return [self.features, self.ids], self.ids
+
     def _make_batches(self):
         n = len(self.ids)
         tie = self.rng.random(n) if self.shuffle else np.arange(n)
