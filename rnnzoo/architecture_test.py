@@ -32,7 +32,7 @@ ALLOWED = {
                  "data", "data_checks"},
     "tasks": {"data", "layers", "models", "image_encoders", "decoding", "training", "metrics",
               "losses", "conformal", "plots", "io", "validation", "data_checks"},
-    "cli": {"training", "tasks", "io", "validation"},
+    "cli": {"training", "tasks", "data", "io", "validation"},
 }
 
 

@@ -43,13 +43,14 @@ import sys
 import types
 import typing
 
+from rnnzoo.data.datasets.resolve import DatasetNotFoundError
 from rnnzoo.training.distribute import KINDS
 from rnnzoo.training.tuning import TUNERS
 from rnnzoo.validation import check_positive_int
 
 # Flags that are not the task's config.
 _COMMON = ("quick", "output_dir", "seed", "verbose", "set", "strategy", "mixed_precision",
-           "coordinator_address", "num_processes", "process_id", "tune", "max_trials")
+           "coordinator_address", "num_processes", "process_id", "tune", "max_trials", "debug")
 
 
 def parse_overrides(items):
@@ -156,7 +157,14 @@ def parser(task):
     (True, 2, None)
     """
     doc = (task.__doc__ or task.NAME).strip().splitlines()[0]
-    p = argparse.ArgumentParser(prog=f"{task.NAME}.py", description=doc, allow_abbrev=False)
+    commands = getattr(task, "COMMANDS", {})
+    epilog = None
+    if commands:
+        epilog = "commands on a trained run: " + "; ".join(
+            f"{name} ({(function.__doc__ or name).strip().splitlines()[0].rstrip('.')}: "
+            f"{task.NAME}.py {name} --help)" for name, function in commands.items())
+    p = argparse.ArgumentParser(prog=f"{task.NAME}.py", description=doc, allow_abbrev=False,
+                                epilog=epilog)
     p.add_argument("--quick", action="store_true",
                    help="the small, fast run of the tests and `make demo`")
     p.add_argument("--output-dir", default=None,
@@ -168,6 +176,8 @@ def parser(task):
                    help="Keras verbosity (default: progress bars, 2 with --quick)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="builder override, repeatable (e.g. --set units=64 --set cell=lstm)")
+    p.add_argument("--debug", action="store_true",
+                   help="on a user error (missing data), print the traceback too")
     _add_config_flags(p, task.Config)
     group = p.add_argument_group("distribution")
     group.add_argument("--strategy", default="auto", choices=KINDS,
@@ -277,13 +287,36 @@ def main(task, argv=None):
         runner = runner_from_args(args)
     except ValueError as error:
         p.error(str(error))
-    metrics = task.run(config, runner)
+    existed = os.path.exists(args.output_dir)
+    try:
+        metrics = task.run(config, runner)
+    except DatasetNotFoundError as error:
+        if args.debug:
+            raise
+        if not existed:
+            _remove_if_untrained(args.output_dir)
+        message = str(error)
+        if any(a.dest == "data_dir" for a in p._actions):
+            message = message.replace("Pass `data_dir=`", "Pass `--data-dir DIR`")
+        print(f"{p.prog}: error: {message}\n(--debug prints the traceback)", file=sys.stderr)
+        raise SystemExit(2) from None
     if args.tune:
         keys = ["tuner", "trials", "best_score", "tune_seconds"]
     else:
         keys = list(task.SUMMARY(config) if callable(task.SUMMARY) else task.SUMMARY)
     summary(task.NAME, metrics, keys, args.output_dir)
     return metrics
+
+
+def _remove_if_untrained(output_dir):
+    """Removes an output folder this command created when it holds nothing but
+    the run record written at start (`checkpoints/run.json`) and empty folders."""
+    import shutil
+
+    files = [os.path.relpath(os.path.join(folder, name), output_dir)
+             for folder, _, names in os.walk(output_dir) for name in names]
+    if set(files) <= {os.path.join("checkpoints", "run.json")}:
+        shutil.rmtree(output_dir, ignore_errors=True)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -249,3 +249,47 @@ def test_the_tasks_commands_parse():
     args = p.parse_args(["the time", "--temperature", "0.5", "--temperature", "1", "--length",
                          "30"])
     assert (args.prompt, args.temperature, args.length) == ("the time", [0.5, 1.0], 30)
+
+
+def test_missing_data_prints_one_short_error_exits_2_and_leaves_no_folder(tmp_path, capsys,
+                                                                         monkeypatch):
+    import keras
+
+    from rnnzoo.data.datasets.resolve import DatasetNotFoundError
+    from rnnzoo.tasks import names
+
+    monkeypatch.setenv("RNNZOO_DATA_DIR", str(tmp_path / "no_data"))
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras_home"))
+
+    def offline(*args, **kwargs):
+        raise OSError("no network in this test")
+
+    monkeypatch.setattr(keras.utils, "get_file", offline)
+    out = tmp_path / "run"
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(names, ["--quick", "--output-dir", str(out)])
+    assert exit_info.value.code == 2
+    captured = capsys.readouterr()
+    lines = (captured.out + captured.err).strip().splitlines()
+    assert len(lines) <= 10, lines
+    assert "Traceback" not in captured.err
+    assert "names.py: error: Could not find the 'names' dataset" in captured.err
+    assert "Pass `--data-dir DIR`" in captured.err and "RNNZOO_DATA_DIR" in captured.err
+    assert not out.exists()  # the checkpoints/ folder made at start is gone too
+    # --debug shows the error itself, traceback and all.
+    with pytest.raises(DatasetNotFoundError):
+        cli.main(names, ["--quick", "--output-dir", str(out), "--debug"])
+
+
+def test_help_lists_the_commands_and_every_flag_has_help(capsys):
+    import importlib
+
+    for name in ("names", "sentiment", "textgen", "translation", "timeseries", "tagging",
+                 "captioning"):
+        task = importlib.import_module(f"rnnzoo.tasks.{name}")
+        p = cli.parser(task)
+        for action in p._actions:
+            assert action.help and not action.help.startswith("(default"), (name, action.dest)
+        text = p.format_help()
+        for command in getattr(task, "COMMANDS", {}):
+            assert f"{name}.py {command} --help" in text.replace("\n", " "), (name, command)
