@@ -8,6 +8,7 @@ encoder (`encode`) and the one-step decoder (`step`), and loads with
 import keras
 import numpy as np
 
+from rnnzoo.data_checks import input_vocabularies
 from rnnzoo.decoding import samplers
 from rnnzoo.decoding.inference import inference_parts
 from rnnzoo.decoding.loop import prompt_states
@@ -98,8 +99,22 @@ def export(model, path, *, max_length, end_token, start_token=None,
             (None, *encoder_input.shape[1:]), dtype, name="inputs"
         )
     seed = tf.constant(0, tf.int32)
+    vocabularies = input_vocabularies(model)
+    source_size = vocabularies.get(0, (None,))[0]
+    target_size = vocabularies.get(0 if parts.is_language_model else 1, (None,))[0]
+
+    def check_ids(ids, size, arg):
+        """Out-of-range ids raise in the SavedModel instead of wrapping or clamping."""
+        if size is None or not ids.dtype.is_integer:
+            return ids
+        message = f"Expected every token id in `{arg}` to lie in [0, {size})"
+        checks = [tf.debugging.assert_non_negative(ids, message=message),
+                  tf.debugging.assert_less(ids, tf.constant(size, ids.dtype), message=message)]
+        with tf.control_dependencies(checks):  # before any lookup reads them
+            return tf.identity(ids)
 
     def generate(inputs):
+        inputs = check_ids(inputs, source_size, "inputs")
         ids, scores, _ = run(((), ()), inputs, seed)
         return {"ids": ids, "scores": scores}
 
@@ -111,6 +126,7 @@ def export(model, path, *, max_length, end_token, start_token=None,
 
     if parts.is_language_model:
         def encode(inputs):
+            inputs = check_ids(inputs, source_size, "inputs")
             batch = tf.shape(inputs)[0]
             states = tuple(tf.zeros((batch, *s)) for s in parts.state_shapes)
             states, last = prompt_states(parts.step_fn(()), states, inputs)
@@ -119,6 +135,7 @@ def export(model, path, *, max_length, end_token, start_token=None,
             return result
     else:
         def encode(inputs):
+            inputs = check_ids(inputs, source_size, "inputs")
             outputs = list(parts.encoder(inputs, training=False))
             result = {}
             if parts.has_memory:
@@ -141,6 +158,7 @@ def export(model, path, *, max_length, end_token, start_token=None,
             step_specs.append(tf.TensorSpec((None, None), tf.bool, name="memory_mask"))
 
     def step(token, *rest):
+        token = check_ids(token, target_size, "token")
         probabilities, states, weights = parts.step_fn(())(
             token, rest[:n], tuple(rest[n:])
         )

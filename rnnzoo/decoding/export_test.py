@@ -102,3 +102,16 @@ def test_export_errors_name_the_argument(tmp_path):
     np.testing.assert_array_equal(served.generate(tf.constant(source))["ids"], expected)
     greedy = rnnzoo.decode(model, source, max_length=3, start_token=1, end_token=2)
     assert (expected != greedy).any()
+    # Out-of-range ids raise in the SavedModel (they used to wrap or clamp).
+    for bad in ([[3, 99, 5]], [[3, -3, 5]]):
+        with pytest.raises(tf.errors.InvalidArgumentError,
+                           match=r"token id in `inputs` to lie in \[0, 12\)"):
+            served.generate(tf.constant(bad, tf.int32))
+        with pytest.raises(tf.errors.InvalidArgumentError, match="`inputs`"):
+            served.encode(tf.constant(bad, tf.int32))
+    states = served.encode(tf.constant(source))
+    with pytest.raises(tf.errors.InvalidArgumentError,
+                       match=r"token id in `token` to lie in \[0, 12\)"):
+        served.step(tf.constant([1, 12]), *[states[k] for k in sorted(states)
+                                            if k.startswith("state")],
+                    states["memory"], states["memory_mask"])
