@@ -21,8 +21,8 @@ setup: $(VENV)/.installed
 demo: setup
 	$(PY) recipes/names.py --quick --output-dir runs/demo_names
 
-# The whole suite on TensorFlow, then the backend matrix (tests marked
-# `multi_backend`) again on JAX. Two pytest-xdist workers on two cores, each
+# The whole suite on TensorFlow (with every module's `>>>` examples), then
+# the backend matrix (tests marked `multi_backend`) again on JAX. Two pytest-xdist workers on two cores, each
 # with ONE TensorFlow intra-op and inter-op thread: TensorFlow's default
 # pools (a thread per core in each worker) oversubscribe the cores. Measured
 # on 201 TensorFlow tests, quiet 2-core machine: 155-166 s with the default
@@ -45,7 +45,7 @@ test: setup
 	$(MAKE) test-jax
 
 test-tf:
-	KERAS_BACKEND=tensorflow $(TEST_THREADS) $(TEST_XLA) $(PYTEST) --durations=15 rnnzoo tests
+	KERAS_BACKEND=tensorflow $(TEST_THREADS) $(TEST_XLA) $(PYTEST) --durations=15 --doctest-modules rnnzoo tests
 
 test-jax:
 	KERAS_BACKEND=jax $(TEST_THREADS) $(TEST_XLA) $(PYTEST) --durations=15 -m multi_backend rnnzoo tests
