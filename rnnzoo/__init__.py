@@ -19,6 +19,7 @@ from rnnzoo.training.distribute import evaluate
 from rnnzoo.training.distribute import fit
 from rnnzoo.training.distribute import global_batch_size
 from rnnzoo.training.distribute import num_replicas
+from rnnzoo.training.distribute import predict
 from rnnzoo.training.distribute import set_mixed_precision
 from rnnzoo.training.distribute import strategy
 from rnnzoo.decoding.export import export
@@ -92,6 +93,7 @@ __all__ = [
     "Perplexity",
     "plot_confusion_matrix",
     "plot_history",
+    "predict",
     "PRESETS",
     "recurrent_stack",
     "ResetStates",

@@ -82,3 +82,18 @@ def test_every_input_of_a_multi_input_model_and_datasets_with_arrays():
     with pytest.raises(ValueError, match=r"class label in `y \(the arrays of LengthBatches\)`"):
         rnnzoo.fit(tagger, LengthBatches([words, np.array([[[1, 2], [3, 4], [0, 0]]])],
                                          np.array([[1, 7, 0]]), batch_size=1), verbose=0)
+
+
+@pytest.mark.multi_backend
+def test_predict_and_evaluate_check_their_inputs_too():
+    model = _classifier()
+    # Keras' own predict wraps -3 and truncates 1.5; rnnzoo.predict refuses both.
+    with pytest.raises(ValueError, match=r"Received: -3 at x\[0, 1\]"):
+        rnnzoo.predict(model, np.array([[3, -3]]), verbose=0)
+    with pytest.raises(ValueError, match=r"1.5 at x\[0, 1\]"):
+        rnnzoo.predict(model, np.array([[3.0, 1.5]]), verbose=0)
+    good = np.array([[3, 4], [5, 0]])
+    np.testing.assert_allclose(rnnzoo.predict(model, good, verbose=0),
+                               model.predict(good, verbose=0), rtol=1e-6)
+    with pytest.raises(ValueError, match=r"class label in `y`.*Received: 3 at y\[0\]"):
+        rnnzoo.evaluate(model, good, np.array([3, 0]), verbose=0)

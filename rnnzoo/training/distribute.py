@@ -51,6 +51,7 @@ import threading
 import keras
 
 from rnnzoo.data_checks import check_fit_data
+from rnnzoo.data_checks import check_inputs
 from rnnzoo.validation import check_choice
 from rnnzoo.validation import check_positive_int
 
@@ -479,8 +480,36 @@ def fit(model, x=None, y=None, *, strategy=None, **kwargs):
 
 
 def evaluate(model, x=None, y=None, *, strategy=None, **kwargs):
-    """`model.evaluate` that works under every strategy (see `fit`)."""
+    """`model.evaluate` that works under every strategy, its data checked (see `fit`)."""
+    check_fit_data(model, x, y)
     return _run(model, "evaluate", strategy, x, y, **kwargs)
+
+
+def predict(model, x, *, strategy=None, **kwargs):
+    """`model.predict` with its inputs checked first (`rnnzoo.data_checks.check_inputs`).
+
+    Keras' own `predict` wraps a negative token id, truncates a float id
+    like 1.5, and fails inside the backend on an id past the vocabulary;
+    this raises a `ValueError` naming the input and the first bad value.
+
+    Example:
+
+    >>> import numpy as np, rnnzoo
+    >>> model = rnnzoo.sequence_classifier(vocabulary_size=20, num_classes=3, units=4)
+    >>> rnnzoo.predict(model, np.array([[3, 4]]), verbose=0).shape
+    (1, 3)
+    >>> rnnzoo.predict(model, np.array([[3, -3]]))
+    Traceback (most recent call last):
+    ...
+    ValueError: Expected every token id in `x` to lie in [0, 20) ... Received: -3 at x[0, 1]
+    """
+    check_inputs(model, x)
+    if strategy is None:
+        strategy = _model_strategy(model)
+    if _backend() == "jax" and strategy is not None and hasattr(strategy, "device_mesh"):
+        with strategy.scope():
+            return model.predict(x, **kwargs)
+    return model.predict(x, **kwargs)
 
 
 def _run(model, method, strategy, x, y, **kwargs):
