@@ -3,6 +3,7 @@ import os
 import numpy as np
 import pytest
 
+import rnnzoo
 from rnnzoo import cli
 from rnnzoo.data.datasets.fra_eng import TranslationDataset
 from rnnzoo.data.datasets.resolve import Split
@@ -25,10 +26,14 @@ def test_vocabulary_lookup_round_trip():
     assert vocab == ["[START]", "[END]", "le", "chat", "chien"]
     assert T.word_vocabulary([["b", "a", "b"]], 3) == ["[START]", "[END]", "b"]
     lookup = T.lookup_layer(vocab)
-    ids = T.encode(lookup, [["le", "chat"], ["zèbre"]], 4, start=True, end=True)
-    assert ids[0].tolist() == [T.START_ID, 4, 5, T.END_ID]
-    assert ids[1].tolist() == [T.START_ID, 1, T.END_ID, 0]
-    assert T.decoded_words(ids[:, 1:], vocab) == [["le", "chat"], ["[UNK]"]]
+    ids = T.encode(lookup, [["le", "chat"], ["zèbre"]], 3)
+    assert ids.tolist() == [[4, 5, 0], [1, 0, 0]]
+    # The decoder's pairs: [START] + y and y + [END] (rnnzoo.teacher_forcing).
+    y_in, y_out = rnnzoo.teacher_forcing(ids, start_token=T.START_ID, end_token=T.END_ID,
+                                         max_length=4)
+    assert y_in.tolist() == [[T.START_ID, 4, 5, 0], [T.START_ID, 1, 0, 0]]
+    assert y_out.tolist() == [[4, 5, T.END_ID, 0], [1, T.END_ID, 0, 0]]
+    assert T.decoded_words(y_out, vocab) == [["le", "chat"], ["[UNK]"]]
 
 
 @pytest.mark.multi_backend
