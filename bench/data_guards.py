@@ -9,7 +9,8 @@ Two measurements, side by side in one process:
 2. `rnnzoo.data_checks.check_fit_data` on a task-sized training set
    against one epoch of training on it: the check runs once per `fit`.
 
-Prints a Markdown table with the 1-minute load average before and after.
+Prints a Markdown table with the 1-minute load average before and after
+(`bench/quiet.py`: it waits for a quiet machine first).
 
 Usage:
 
@@ -31,6 +32,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import keras  # noqa: E402
 
 import rnnzoo  # noqa: E402
+from bench import quiet  # noqa: E402
 from rnnzoo.data_checks import check_fit_data  # noqa: E402
 
 SHAPES = {
@@ -95,16 +97,16 @@ def main(argv=None):
     parser.add_argument("--rows", type=int, default=20_000,
                         help="training rows of the check-cost epoch")
     args = parser.parse_args(argv)
-    load_before = os.getloadavg()[0]
+    load_before = quiet.wait_until_quiet()
     rows = []
     for name, shape in SHAPES.items():
         seconds = step_ratio(shape, args.repeats)
         checked, epoch = check_cost(shape, args.rows)
         rows.append((name, seconds[False] * 1e3, seconds[True] * 1e3,
                      seconds[True] / seconds[False], checked * 1e3, epoch, checked / epoch))
-    load_after = os.getloadavg()[0]
+    load_after = quiet.settled_load()
     print(f"backend={keras.backend.backend()}  load average (1 min) before {load_before:.2f}, "
-          f"after {load_after:.2f}")
+          f"after an idle minute {load_after:.2f}: {quiet.verdict(load_before, load_after)}")
     print("| model | step, plain optimizer (ms) | step, guarded (ms) | guarded / plain "
           f"| check_fit_data ({args.rows:,} rows, ms) | one epoch (s) | check / epoch |")
     print("|---|---|---|---|---|---|---|")

@@ -11,7 +11,18 @@ all three alike:
   (`Embedding`, `LSTM`/`GRU`, `Dense`);
 - `torch`: the same network in PyTorch (`nn.Embedding`, `nn.LSTM`/`nn.GRU`,
   `nn.Linear`) with a hand-written training loop (`pack_padded_sequence`
-  for masked rows).
+  for masked rows), on `--torch-threads` threads (default: one per core),
+  the same for every row;
+- `rnnzoo_xla` (TensorFlow only): the rnnzoo model with its training step
+  compiled by XLA (`compile(jit_compile=True)`; on JAX every path already
+  is).
+
+The whole table is measured twice in the same process (two passes, each
+interleaved); a ratio counts when the passes agree within 10 %, and both
+are printed. The run waits for a quiet machine (1-minute load average
+below 1, `bench/quiet.py`) and reads the load again after an idle minute
+at the end; a run that was not quiet is printed as such and does not
+rewrite `docs/benchmarks.md` (unless `--force`, which marks the table).
 
 Rows: the d2l language-model shape (batch 32, 35 steps, vocabulary 28,
 embedding 32, 2 x 256) and a larger shape (batch 64, 100 steps, embedding
@@ -53,6 +64,7 @@ sys.path.insert(0, ROOT)
 import keras  # noqa: E402
 
 import rnnzoo  # noqa: E402
+from bench import quiet  # noqa: E402
 
 SHAPES = {
     "d2l": dict(batch=32, steps=35, vocab=28, embedding=32, units=256, layers=2),
@@ -103,15 +115,16 @@ def make_data(shape, masked, seed=0):
     return x, y, lengths
 
 
-def compile_keras(model):
+def compile_keras(model, jit_compile="auto"):
     model.compile(
         optimizer=keras.optimizers.Adam(1e-3, clipnorm=1.0),
         loss=keras.losses.SparseCategoricalCrossentropy(),
+        jit_compile=jit_compile,
     )
     return model
 
 
-def rnnzoo_model(shape, cell, masked):
+def rnnzoo_model(shape, cell, masked, jit_compile="auto"):
     """The preset path with rnnzoo's fused LSTM/GRU opted in.
 
     `make_recurrent_layer` builds Keras' layers by default until the fused
@@ -126,7 +139,7 @@ def rnnzoo_model(shape, cell, masked):
         return compile_keras(rnnzoo.language_model(
             vocabulary_size=shape["vocab"], embedding_dim=shape["embedding"],
             cell=cell, units=shape["units"], num_layers=shape["layers"],
-        ))
+        ), jit_compile=jit_compile)
     finally:
         stack.FAST_RNN_BACKENDS = saved
 
@@ -149,16 +162,15 @@ def keras_step(model, x, y):
     return step
 
 
-DEFAULT_TORCH_THREADS = None
-TORCH_THREADS_USED = []
+TORCH_THREADS = []
 
 
-def torch_step(shape, cell, masked, x, y, lengths):
+def torch_step(shape, cell, masked, x, y, lengths, threads):
     import torch
 
-    global DEFAULT_TORCH_THREADS
-    if DEFAULT_TORCH_THREADS is None:
-        DEFAULT_TORCH_THREADS = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    if threads not in TORCH_THREADS:
+        TORCH_THREADS.append(threads)
     torch.manual_seed(0)
     rnn_class = {"lstm": torch.nn.LSTM, "gru": torch.nn.GRU}[cell]
 
@@ -204,23 +216,8 @@ def torch_step(shape, cell, masked, x, y, lengths):
         optimizer.step()
         return float(loss.detach())
 
-    # On a loaded 2-core machine OpenMP's lock-step threads can stall badly:
-    # take the faster of 1 thread and PyTorch's default (the stronger baseline).
-    best = None
-    for threads in sorted({1, DEFAULT_TORCH_THREADS}):
-        torch.set_num_threads(threads)
-        train()
-        start = time.perf_counter()
-        for _ in range(2):
-            train()
-        elapsed = time.perf_counter() - start
-        if best is None or elapsed < best[0]:
-            best = (elapsed, threads)
-    chosen = best[1]
-    TORCH_THREADS_USED.append(chosen)
-
     def step():
-        torch.set_num_threads(chosen)
+        torch.set_num_threads(threads)  # pinned: the same for every row
         train()
 
     return step
@@ -241,6 +238,25 @@ def time_interleaved(steps, warmup, repeats):
     return {name: statistics.median(t) for name, t in times.items()}
 
 
+PATHS = ("rnnzoo", "rnnzoo_xla", "keras", "torch")
+
+
+def row_steps(shape, cell, masked, args):
+    """The training-step callables of one row, one per path."""
+    x, y, lengths = make_data(shape, masked)
+    steps = {}
+    if "rnnzoo" in args.paths:
+        steps["rnnzoo"] = keras_step(rnnzoo_model(shape, cell, masked), x, y)
+    if "rnnzoo_xla" in args.paths and keras.backend.backend() == "tensorflow":
+        steps["rnnzoo_xla"] = keras_step(
+            rnnzoo_model(shape, cell, masked, jit_compile=True), x, y)
+    if "keras" in args.paths:
+        steps["keras"] = keras_step(keras_model(shape, cell, masked), x, y)
+    if "torch" in args.paths:
+        steps["torch"] = torch_step(shape, cell, masked, x, y, lengths, args.torch_threads)
+    return steps
+
+
 def run(args):
     backend = keras.backend.backend()
     peak = matmul_gflops()
@@ -250,31 +266,31 @@ def run(args):
         shape = SHAPES[shape_name]
         for cell in args.cells:
             for masked in (False, True):
-                x, y, lengths = make_data(shape, masked)
-                steps = {}
-                if "rnnzoo" in args.paths:
-                    steps["rnnzoo"] = keras_step(rnnzoo_model(shape, cell, masked), x, y)
-                if "keras" in args.paths:
-                    steps["keras"] = keras_step(keras_model(shape, cell, masked), x, y)
-                if "torch" in args.paths:
-                    steps["torch"] = torch_step(shape, cell, masked, x, y, lengths)
-                seconds = time_interleaved(steps, args.warmup, args.repeats)
+                steps = row_steps(shape, cell, masked, args)
+                # Two passes over the same built models: the second pass's
+                # ratios check the first's (10 % agreement).
+                passes = [time_interleaved(steps, args.warmup if k == 0 else 1, args.repeats)
+                          for k in range(2)]
                 tokens = shape["batch"] * shape["steps"]
                 flops = train_flops(shape, cell)
                 row = dict(shape=shape_name, cell=cell, masked=masked)
-                for name, sec in seconds.items():
+                for name in passes[0]:
+                    sec = statistics.median([p[name] for p in passes])
                     row[f"{name}_tps"] = tokens / sec
                     row[f"{name}_frac"] = flops / sec / 1e9 / peak
+                    for k, p in enumerate(passes):
+                        row[f"{name}_tps_{k}"] = tokens / p[name]
                 rows.append(row)
                 print(format_row(row, backend), flush=True)
     return peak, rows
 
 
 HEADER = (
-    "| backend | shape | cell | mask | rnnzoo tok/s | keras tok/s | torch tok/s "
-    "| rnnzoo/torch | keras/torch | rnnzoo/keras | peak frac rnnzoo / keras / torch |"
+    "| backend | shape | cell | mask | rnnzoo tok/s | rnnzoo XLA tok/s | keras tok/s "
+    "| torch tok/s | rnnzoo/torch (pass 1, 2) | rnnzoo XLA/torch (pass 1, 2) "
+    "| keras/torch | peak frac rnnzoo / XLA / keras / torch |"
 )
-RULE = "|" + "---|" * 11
+RULE = "|" + "---|" * 12
 
 
 def _fmt(row, key, spec):
@@ -287,19 +303,29 @@ def _ratio(row, a, b):
     return "-"
 
 
+def _pass_ratios(row, a, b):
+    """`"r0, r1"` of the two passes, with `!` when they differ by more than 10 %."""
+    if f"{a}_tps_0" not in row or f"{b}_tps_0" not in row:
+        return "-"
+    r = [row[f"{a}_tps_{k}"] / row[f"{b}_tps_{k}"] for k in range(2)]
+    flag = "" if abs(r[0] - r[1]) <= 0.1 * max(r) else " !"
+    return f"{r[0]:.2f}, {r[1]:.2f}{flag}"
+
+
 def format_row(row, backend):
     shape = SHAPES[row["shape"]]
     shape_text = (
         f"{row['shape']} ({shape['batch']}x{shape['steps']}, "
         f"{shape['layers']}x{shape['units']})"
     )
-    fracs = " / ".join(_fmt(row, f"{p}_frac", ".2f") for p in ("rnnzoo", "keras", "torch"))
+    fracs = " / ".join(_fmt(row, f"{p}_frac", ".2f") for p in PATHS)
     return (
         f"| {backend} | {shape_text} | {row['cell']} | "
         f"{'right-padded' if row['masked'] else 'none'} | "
-        f"{_fmt(row, 'rnnzoo_tps', ',.0f')} | {_fmt(row, 'keras_tps', ',.0f')} | "
-        f"{_fmt(row, 'torch_tps', ',.0f')} | {_ratio(row, 'rnnzoo', 'torch')} | "
-        f"{_ratio(row, 'keras', 'torch')} | {_ratio(row, 'rnnzoo', 'keras')} | {fracs} |"
+        f"{_fmt(row, 'rnnzoo_tps', ',.0f')} | {_fmt(row, 'rnnzoo_xla_tps', ',.0f')} | "
+        f"{_fmt(row, 'keras_tps', ',.0f')} | {_fmt(row, 'torch_tps', ',.0f')} | "
+        f"{_pass_ratios(row, 'rnnzoo', 'torch')} | {_pass_ratios(row, 'rnnzoo_xla', 'torch')} | "
+        f"{_ratio(row, 'keras', 'torch')} | {fracs} |"
     )
 
 
@@ -314,11 +340,8 @@ def versions():
         out.append(f"JAX {jax.__version__}")
     try:
         import torch
-        used = sorted(set(TORCH_THREADS_USED))
-        out.append(
-            f"PyTorch {torch.__version__} (threads per row: the faster of 1 and "
-            f"{DEFAULT_TORCH_THREADS}; used {used})"
-        )
+        out.append(f"PyTorch {torch.__version__} ({', '.join(map(str, TORCH_THREADS))} "
+                   "threads, every row)")
     except ImportError:
         pass
     out.append(f"NumPy {np.__version__}")
@@ -338,14 +361,18 @@ def machine():
     return f"{model}, {os.cpu_count()} CPU cores, no GPU"
 
 
-def backend_block(backend, peak, rows, args):
+def backend_block(backend, peak, rows, args, load):
     lines = [
         f"### {backend} backend",
         "",
         f"Measured {datetime.datetime.now().strftime('%Y-%m-%d %H:%M')} on "
         f"{machine()}; {versions()}. NumPy dense float32 matmul: "
-        f"{peak:.0f} GFLOP/s. Median of {args.repeats} interleaved steps after "
-        f"{args.warmup} warm-up steps{' (--quick)' if args.quick else ''}.",
+        f"{peak:.0f} GFLOP/s. Two passes of {args.repeats} interleaved steps per "
+        f"path after {args.warmup} warm-up steps (throughput: the median of the two "
+        f"passes; `!`: the passes' ratios differ by more than 10 %)"
+        f"{' (--quick)' if args.quick else ''}. 1-minute load average "
+        f"{load[0]:.2f} before, {load[1]:.2f} after an idle minute: "
+        f"{quiet.verdict(*load)}.",
         "",
         HEADER,
         RULE,
@@ -389,13 +416,13 @@ a row's rnnzoo/keras ratio is below 1.0 it is within the noise of this
 shared machine: the layers compute the same products, the fused one with
 fewer of them inside the loop.
 
-Conditions of the figures below: other engineers' jobs kept this 2-core
-machine at load average 15-19 during the run, so NumPy's matmul rate (the
-"peak") measured 6-40 GFLOP/s instead of ~195, "peak frac" can exceed 1.0,
-and single ratios move by tens of percent between runs. PyTorch is given the
-faster of 1 thread and its default per row (its lock-step OpenMP threads
-stall when a core is taken). Rerun `make bench` on a quiet machine for
-figures to quote.
+Conditions: each table states the 1-minute load average before the run
+and after an idle minute at its end (`bench/quiet.py`); the script waits
+for a quiet machine and writes this file only when both are below 1.
+PyTorch runs on the same pinned number of threads in every row
+(`--torch-threads`, default one per core). `rnnzoo_xla` is the rnnzoo
+model with `compile(jit_compile=True)` (TensorFlow; Keras' default,
+`"auto"`, turns XLA off on CPU).
 
 GPU rows (issue 8, point 4) are not measured: the machine this was written on
 has no GPU. The fused path for masked batches on GPU (cuDNN with sequence
@@ -431,20 +458,34 @@ def main(argv=None):
     parser.add_argument("--warmup", type=int, default=None)
     parser.add_argument("--shapes", nargs="+", default=list(SHAPES), choices=list(SHAPES))
     parser.add_argument("--cells", nargs="+", default=["lstm", "gru"], choices=["lstm", "gru"])
-    parser.add_argument("--paths", nargs="+", default=["rnnzoo", "keras", "torch"],
-                        choices=["rnnzoo", "keras", "torch"])
+    parser.add_argument("--paths", nargs="+", default=list(PATHS), choices=list(PATHS))
+    parser.add_argument("--torch-threads", type=int, default=os.cpu_count(),
+                        help="PyTorch threads, the same for every row (default: one per core)")
     parser.add_argument("--no-doc", action="store_true", help="do not update docs/benchmarks.md")
+    parser.add_argument("--force", action="store_true",
+                        help="write docs/benchmarks.md even when the machine was not quiet")
     args = parser.parse_args(argv)
     if args.repeats is None:
         args.repeats = 3 if args.quick else 9
     if args.warmup is None:
         args.warmup = 2 if args.quick else 3
+    before = quiet.wait_until_quiet()
+    print(f"1-minute load average before: {before:.2f}", flush=True)
     print(HEADER)
     print(RULE)
     peak, rows = run(args)
-    if not args.no_doc:
-        update_doc(keras.backend.backend(), backend_block(keras.backend.backend(), peak, rows, args))
-        print(f"updated {os.path.relpath(DOC, ROOT)}")
+    after = quiet.settled_load()
+    state = quiet.verdict(before, after)
+    print(f"1-minute load average after an idle minute: {after:.2f}: {state}")
+    block = backend_block(keras.backend.backend(), peak, rows, args, (before, after))
+    if args.no_doc:
+        return
+    if state != "quiet" and not args.force:
+        print(f"not writing {os.path.relpath(DOC, ROOT)}: the machine was not quiet "
+              "(--force writes the table marked as such)")
+        return
+    update_doc(keras.backend.backend(), block)
+    print(f"updated {os.path.relpath(DOC, ROOT)}")
 
 
 if __name__ == "__main__":
