@@ -180,9 +180,8 @@ def _as_list(x, model, arg):
                 f"({', '.join(t.name for t in model.inputs)}). Received: {len(x)} arrays"
             )
         return [(f"{arg}[{i}]", a) for i, a in enumerate(x)]
-    if isinstance(x, (list, tuple)) and len(x) == 1 and n == 1 and not np.isscalar(x[0]) \
-            and np.ndim(x[0]) >= 1 and not isinstance(x[0], (str, bytes)):
-        return [(f"{arg}[0]", x[0])]
+    if isinstance(x, (list, tuple)) and len(x) == 1 and n == 1 and isinstance(x[0], np.ndarray):
+        return [(f"{arg}[0]", x[0])]  # `[array]` for a one-input model (a nested list is data)
     return [(arg, x)]
 
 
@@ -232,7 +231,7 @@ def _label_rule(model):
         return "finite", None
     loss = getattr(model, "loss", None)
     classes = model.outputs[0].shape[-1]
-    if loss is None and getattr(model, "compiled", False) and classes:  # a CRF: tags
+    if loss is None and type(model).__name__ == "CRFModel" and classes:  # a CRF: tags
         return "labels", int(classes)
     if isinstance(loss, str):
         loss = keras.losses.get(loss)

@@ -97,3 +97,20 @@ def test_predict_and_evaluate_check_their_inputs_too():
                                model.predict(good, verbose=0), rtol=1e-6)
     with pytest.raises(ValueError, match=r"class label in `y`.*Received: 3 at y\[0\]"):
         rnnzoo.evaluate(model, good, np.array([3, 0]), verbose=0)
+
+
+def test_nested_lists_are_data_and_a_one_array_list_is_the_input():
+    model = _classifier()
+    with pytest.raises(ValueError, match=r"Received: 25 at x\[0, 1\]"):
+        check_fit_data(model, [[3, 25]], [1])
+    with pytest.raises(ValueError, match=r"Received: 25 at x\[0\]\[0, 1\]"):
+        check_fit_data(model, [np.array([[3, 25]])], np.array([1]))
+
+
+def test_a_crf_taggers_tags_are_checked_against_its_tag_count():
+    crf = rnnzoo.compile_for(rnnzoo.sequence_tagger(vocabulary_size=20, num_classes=4, units=4,
+                                                    crf=True))
+    with pytest.raises(ValueError, match=r"class label in `y` to lie in \[0, 4\).*"
+                                         r"Received: 4 at y\[0, 1\]"):
+        check_fit_data(crf, np.array([[3, 4, 0]]), np.array([[1, 4, 0]]))
+    check_fit_data(crf, np.array([[3, 4, 0]]), np.array([[1, 3, 0]]))
