@@ -235,8 +235,7 @@ def _label_rule(model):
         return "labels", int(classes)
     if isinstance(loss, str):
         loss = keras.losses.get(loss)
-    name = type(loss).__name__ if not callable(loss) or isinstance(loss, keras.losses.Loss) \
-        else getattr(loss, "__name__", "")
+    name = getattr(loss, "__name__", type(loss).__name__)  # a loss function, or a Loss object
     if name in ("SparseCategoricalCrossentropy", "sparse_categorical_crossentropy") and classes:
         return "labels", int(classes)
     if name in ("BinaryCrossentropy", "binary_crossentropy", "BinaryFocalCrossentropy"):
@@ -301,22 +300,20 @@ def check_fit_data(model, x, y=None, validation_data=None):
     ...
     ValueError: Expected every token id in `x` to lie in [0, 20) (model input ...). Received: 25 at x[0, 1]
     """
-    for data, names in ((x, ("x", "y")), (validation_data, ("validation_data[0]",
-                                                            "validation_data[1]"))):
-        if data is None:
-            continue
-        targets = y if data is x else None
-        if data is validation_data:
-            if hasattr(data, "arrays"):
-                data, targets = data.arrays()
-            elif isinstance(data, (list, tuple)) and len(data) in (2, 3):
-                data, targets = data[0], data[1]
-            else:
-                continue
-        elif hasattr(data, "arrays"):
-            data, targets = data.arrays()
-            names = (f"x (the arrays of {type(x).__name__})",
-                     f"y (the arrays of {type(x).__name__})")
-        check_inputs(model, data, names[0])
-        if targets is not None:
-            check_targets(model, targets, names[1])
+    if x is not None:
+        if hasattr(x, "arrays"):
+            owner = f" (the arrays of {type(x).__name__})"
+            _check_pair(model, *x.arrays(), "x" + owner, "y" + owner)
+        else:
+            _check_pair(model, x, y, "x", "y")
+    if hasattr(validation_data, "arrays"):
+        validation_data = validation_data.arrays()
+    if isinstance(validation_data, (list, tuple)) and len(validation_data) in (2, 3):
+        _check_pair(model, validation_data[0], validation_data[1],
+                    "validation_data[0]", "validation_data[1]")
+
+
+def _check_pair(model, x, y, arg_x, arg_y):
+    check_inputs(model, x, arg_x)
+    if y is not None:
+        check_targets(model, y, arg_y)

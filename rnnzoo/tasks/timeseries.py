@@ -33,7 +33,6 @@ import dataclasses
 import inspect
 import os
 
-import keras
 import numpy as np
 import pandas as pd
 

@@ -504,12 +504,15 @@ def predict(model, x, *, strategy=None, **kwargs):
     ValueError: Expected every token id in `x` to lie in [0, 20) ... Received: -3 at x[0, 1]
     """
     check_inputs(model, x)
-    if strategy is None:
-        strategy = _model_strategy(model)
+    with _jax_scope(strategy or _model_strategy(model)):
+        return model.predict(x, **kwargs)
+
+
+def _jax_scope(strategy):
+    """On JAX, the scope of a `DataParallel` distribution; otherwise nothing."""
     if _backend() == "jax" and strategy is not None and hasattr(strategy, "device_mesh"):
-        with strategy.scope():
-            return model.predict(x, **kwargs)
-    return model.predict(x, **kwargs)
+        return strategy.scope()
+    return contextlib.nullcontext()
 
 
 def _run(model, method, strategy, x, y, **kwargs):
@@ -523,10 +526,8 @@ def _run(model, method, strategy, x, y, **kwargs):
                 return getattr(model, method)(x, y, **kwargs)
             finally:
                 model.train_function = model.test_function = None
-    if _backend() == "jax" and strategy is not None and hasattr(strategy, "device_mesh"):
-        with strategy.scope():
-            return getattr(model, method)(x, y, **kwargs)
-    return getattr(model, method)(x, y, **kwargs)
+    with _jax_scope(strategy):
+        return getattr(model, method)(x, y, **kwargs)
 
 
 # --------------------------------------------------------------------------
