@@ -87,7 +87,8 @@ def non_finite_rows(batch):
     """
     found = {}
     for name, value in _arrays(batch):
-        array = np.asarray(keras.ops.convert_to_numpy(value))
+        array = value if isinstance(value, np.ndarray) else np.asarray(
+            keras.ops.convert_to_numpy(value))
         if array.dtype.kind != "f" or array.ndim == 0:
             continue
         bad = ~np.isfinite(array.reshape(len(array), -1)).all(axis=1)
@@ -104,9 +105,10 @@ class StopOnNonFiniteLoss(keras.callbacks.Callback):
     step (on JAX they are synced back from the training state first).
 
     Args:
-        data: the training data, to name the offending rows when it is a
-            dataset that can be indexed by batch (`keras.utils.PyDataset`);
-            None or arrays: no rows named.
+        data: the training data, to name the offending rows: a
+            `keras.utils.PyDataset` is read again at the failing batch,
+            arrays are searched whole (a NaN in them names its rows; none
+            means training diverged); None or a stream: no rows named.
         shuffled: whether `fit` shuffles (Keras shuffles a `PyDataset`'s
             batch ORDER too, so batch k is not `data[k]`: no rows named).
 
@@ -152,24 +154,34 @@ class StopOnNonFiniteLoss(keras.callbacks.Callback):
                     "good step. " if skipped else
                     "The optimizer does not skip non-finite steps (compile with "
                     "`rnnzoo.compile_for`), so the weights may be NaN now. ")
-        rows = None
-        if isinstance(self.data, keras.utils.PyDataset) and self.shuffled:
-            message += ("`fit` shuffled the batches, so the offending rows are unknown: rerun "
+        raise NonFiniteLossError(message + self._data_hint(batch))
+
+    def _data_hint(self, batch):
+        """Where the NaN came from, as far as the data can tell."""
+        diverged = ("The {} finite, so training diverged: lower the learning rate or clip "
+                    "gradients (`clipnorm`).")
+        if isinstance(self.data, keras.utils.PyDataset):
+            if self.shuffled:
+                return ("`fit` shuffled the batches, so the offending rows are unknown: rerun "
                         "with `shuffle=False` to have them named, or check the data with "
                         "`rnnzoo.data_checks.check_inputs`.")
-            raise NonFiniteLossError(message)
-        if isinstance(self.data, keras.utils.PyDataset):
             try:
                 rows = non_finite_rows(self.data[batch])
             except Exception:  # noqa: BLE001 - naming rows is best effort
-                rows = None
-        if rows:
-            message += ("Rows of that batch holding NaN or infinity: "
-                        + "; ".join(f"{name}: {r}" for name, r in rows.items()) + ".")
-        elif rows is not None or self.data is None or hasattr(self.data, "__array__") \
-                or isinstance(self.data, (list, tuple, dict)):
-            message += ("The batch's inputs and targets are finite, so training diverged: "
-                        "lower the learning rate or clip gradients (`clipnorm`).")
+                return "That batch could not be read again: check it."
+            where = "Rows of that batch"
+            checked = "batch's inputs and targets are"
+        elif self.data is None:
+            return ("No data was given to this callback to check; check it with "
+                    "`rnnzoo.data_checks.check_fit_data`, and lower the learning rate if "
+                    "it is finite.")
+        elif hasattr(self.data, "__array__") or isinstance(self.data, (list, tuple, dict)):
+            rows = non_finite_rows((self.data,))
+            where = "Rows of the training inputs"
+            checked = "training inputs are"
         else:
-            message += "The data is a stream that cannot be read again: check that batch."
-        raise NonFiniteLossError(message)
+            return "The data is a stream that cannot be read again: check that batch."
+        if rows:
+            return (f"{where} holding NaN or infinity: "
+                    + "; ".join(f"{name}: {r}" for name, r in rows.items()) + ".")
+        return diverged.format(checked)

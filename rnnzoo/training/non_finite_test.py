@@ -73,3 +73,18 @@ def test_a_shuffled_dataset_or_a_diverging_run_says_what_it_can():
     with pytest.raises(NonFiniteLossError, match="became inf .*training diverged"):
         rnnzoo.fit(model, np.zeros((4, 6, 2), "float32"), y, verbose=0, shuffle=False)
     assert all(np.isfinite(w).all() for w in model.get_weights())
+
+
+def test_arrays_given_to_the_callback_are_searched_and_no_data_claims_nothing():
+    from rnnzoo.training.non_finite import StopOnNonFiniteLoss
+
+    x = np.ones((8, 6, 2), "float32")
+    x[5, 1, 0] = np.nan
+    y = np.ones((8, 3, 1), "float32")
+    with pytest.raises(NonFiniteLossError, match=r"Rows of the training inputs .*x: \[5\]"):
+        _model().fit(x, y, batch_size=4, shuffle=False, verbose=0,
+                     callbacks=[StopOnNonFiniteLoss(data=x)])
+    with pytest.raises(NonFiniteLossError, match="No data was given") as error:
+        _model().fit(x, y, batch_size=4, shuffle=False, verbose=0,
+                     callbacks=[StopOnNonFiniteLoss()])
+    assert "diverged" not in str(error.value)
