@@ -57,7 +57,7 @@ from rnnzoo.training.compile import compile_for
 from rnnzoo.training.saving import load_model
 from rnnzoo.training.callbacks import ResetStates
 from rnnzoo.training.saving import save_model
-from rnnzoo.validation import check_token_ids
+from rnnzoo.data_checks import check_ids as check_token_ids
 
 __version__ = "0.1.0"
 

@@ -123,11 +123,14 @@ def check_finite(array, arg):
     return array
 
 
-def check_ids(array, vocabulary_size, arg, what="token id", source=""):
+def check_ids(array, vocabulary_size, arg="inputs", what="token id", source=""):
     """Raises a `ValueError` unless every value is an integer in `[0, vocabulary_size)`.
 
-    Integer-valued floats (e.g. from pandas) pass; a fraction like 1.5 does
-    not (Keras would truncate it).
+    The one range check of token ids and class labels (`rnnzoo.fit`,
+    `evaluate`, `predict` and `decode` use it; public as
+    `rnnzoo.check_token_ids`). Integer-valued floats (e.g. from pandas)
+    pass; a fraction like 1.5 does not (Keras would truncate it). The
+    message gives the first bad value and its position.
 
     Args:
         array: the ids.
@@ -138,6 +141,17 @@ def check_ids(array, vocabulary_size, arg, what="token id", source=""):
 
     Returns:
         `array` as a NumPy array.
+
+    Example:
+
+    >>> import numpy as np
+    >>> import rnnzoo
+    >>> rnnzoo.check_token_ids(np.array([[0, 3, 9]]), 10).shape
+    (1, 3)
+    >>> rnnzoo.check_token_ids(np.array([[0, 3, 10]]), 10, arg="x_train")
+    Traceback (most recent call last):
+    ...
+    ValueError: Expected every token id in `x_train` to lie in [0, 10). Received: 10 at x_train[0, 2]
     """
     array = np.asarray(array)
     if array.size == 0:
@@ -165,6 +179,28 @@ def check_ids(array, vocabulary_size, arg, what="token id", source=""):
             f"Received: {value} at {_where(arg, position)}"
         )
     return array
+
+
+def check_input_ids(model, index, array, arg, vocabularies=None):
+    """Checks the ids given to model input `index` against the embedding it feeds.
+
+    Args:
+        model: a Functional Keras model.
+        index: the position of the input in `model.inputs`.
+        array: the ids.
+        arg: the argument name used in the error.
+        vocabularies: `input_vocabularies(model)`, when already computed.
+
+    Returns:
+        `array` as a NumPy array (unchecked when the input feeds no embedding).
+    """
+    vocabularies = input_vocabularies(model) if vocabularies is None else vocabularies
+    if index not in vocabularies:
+        return np.asarray(array)
+    size, layer = vocabularies[index]
+    return check_ids(array, size, arg,
+                     source=f" (model input {model.inputs[index].name!r} feeds the embedding "
+                            f"{layer!r} of input_dim={size})")
 
 
 def _as_list(x, model, arg):
@@ -215,10 +251,7 @@ def check_inputs(model, x, arg="x"):
         if array is None or array.dtype.kind in "OSU":
             continue
         if index in vocabularies:
-            size, layer = vocabularies[index]
-            check_ids(array, size, name,
-                      source=f" (model input {model.inputs[index].name!r} feeds the embedding "
-                             f"{layer!r} of input_dim={size})")
+            check_input_ids(model, index, array, name, vocabularies)
         elif str(model.inputs[index].dtype).startswith("int"):
             check_ids(array, np.iinfo("int32").max, name)
         else:

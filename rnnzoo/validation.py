@@ -103,34 +103,3 @@ def check_exactly_one(**kwargs):
         names = " or ".join(f"`{k}`" for k in kwargs)
         raise ValueError(f"Pass exactly one of {names}. Received: {received}")
     return given[0]
-
-
-def check_token_ids(ids, vocabulary_size, arg="inputs"):
-    """Checks that integer token ids lie in `[0, vocabulary_size)`.
-
-    Args:
-        ids: an array-like of integer token ids.
-        vocabulary_size: the model's vocabulary size.
-        arg: the argument name to use in the error.
-
-    Returns:
-        `ids` as a NumPy array.
-    """
-    import numpy as np
-
-    ids = np.asarray(ids)
-    if ids.size == 0:
-        return ids
-    if not np.issubdtype(ids.dtype, np.integer):
-        raise ValueError(
-            f"Expected `{arg}` to hold integer token ids. "
-            f"Received: {arg} with dtype={ids.dtype}"
-        )
-    low, high = int(ids.min()), int(ids.max())
-    if low < 0 or high >= vocabulary_size:
-        raise ValueError(
-            f"Expected every token id in `{arg}` to lie in [0, {vocabulary_size}) "
-            f"(vocabulary_size={vocabulary_size}). Received: {arg} with ids in "
-            f"[{low}, {high}]"
-        )
-    return ids

@@ -21,8 +21,7 @@ from keras import ops
 from rnnzoo.decoding import samplers
 from rnnzoo.decoding.inference import inference_parts
 from rnnzoo.validation import check_positive_int
-from rnnzoo.data_checks import input_vocabularies
-from rnnzoo.validation import check_token_ids
+from rnnzoo.data_checks import check_input_ids
 
 
 def _compile(fn):
@@ -250,9 +249,7 @@ def _check_source(model, array):
             f"Expected `inputs` to hold integer token ids for model {model.name!r}. "
             f"Received: inputs with dtype={array.dtype}"
         )
-    vocabulary = input_vocabularies(model).get(0)
-    if vocabulary is not None:
-        check_token_ids(array, vocabulary[0], "inputs")
+    check_input_ids(model, 0, array, "inputs")
 
 
 def _to_array(inputs):

@@ -362,9 +362,9 @@ def test_bad_token_ids_raise_naming_the_argument_instead_of_wrapping():
     """Out-of-vocabulary source ids, float ids and out-of-range start/end tokens (issue #18)."""
     model = rnnzoo.seq2seq(source_vocabulary_size=12, target_vocabulary_size=12, units=8)
     source = np.array([[3, 4, 5, 0]], "int32")
-    with pytest.raises(ValueError, match=r"\[0, 12\).*Received: inputs with ids in \[3, 99\]"):
+    with pytest.raises(ValueError, match=r"\[0, 12\) \(model input .*Received: 99 at inputs\[0, 1\]"):
         rnnzoo.decode(model, np.array([[3, 99]]), max_length=4, start_token=1, end_token=2)
-    with pytest.raises(ValueError, match=r"Received: inputs with ids in \[-3, 4\]"):
+    with pytest.raises(ValueError, match=r"Received: -3 at inputs\[0, 0\]"):
         rnnzoo.decode(model, np.array([[-3, 4]]), max_length=4, start_token=1, end_token=2)
     with pytest.raises(ValueError, match="integer token ids.*Received: inputs with dtype=float"):
         rnnzoo.decode(model, source.astype("float32"), max_length=4, start_token=1,
@@ -374,7 +374,7 @@ def test_bad_token_ids_raise_naming_the_argument_instead_of_wrapping():
     with pytest.raises(ValueError, match=r"end_token.*Received: end_token=12"):
         rnnzoo.decode(model, source, max_length=4, start_token=1, end_token=12)
     lm = rnnzoo.language_model(vocabulary_size=30, units=8, num_layers=1)
-    with pytest.raises(ValueError, match=r"\[0, 30\).*Received: inputs with ids in \[3, 40\]"):
+    with pytest.raises(ValueError, match=r"\[0, 30\).*Received: 40 at inputs\[0, 1\]"):
         rnnzoo.decode(lm, np.array([[3, 40]]), max_length=3, end_token=2)
     # In range: decodes (end_token -1 never ends a sequence).
     assert rnnzoo.decode(model, source, max_length=4, start_token=11, end_token=-1).shape == (1, 4)
