@@ -178,6 +178,11 @@ class CRF(keras.layers.Layer):
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
+        if keras.backend.backend() == "tensorflow":
+            # Its `ops.scan` loops over a time axis of unknown length, which
+            # TensorFlow builds from TensorArrays that XLA cannot size ("XLA
+            # compilation requires a fixed tensor list size"). JAX jits it.
+            self.supports_jit = False
         self.supports_masking = True
 
     def build(self, input_shape):
