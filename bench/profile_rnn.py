@@ -36,10 +36,11 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 from keras import ops  # noqa: E402
 
+import quiet  # noqa: E402
 import train_throughput as tt  # noqa: E402
 
 
-def _compile(fn):
+def _compile(fn, xla=False):
     backend = keras.backend.backend()
     if backend == "jax":
         import jax
@@ -47,10 +48,10 @@ def _compile(fn):
         return jax.jit(fn)
     import tensorflow as tf
 
-    return tf.function(fn, autograph=False)
+    return tf.function(fn, autograph=False, jit_compile=xla)
 
 
-def keras_floor(shape, cell):
+def keras_floor(shape, cell, xla=False):
     """A compiled loop of the recurrent products only (forward + backward)."""
     b, t, h = shape["batch"], shape["steps"], shape["units"]
     g = tt.GATES[cell]
@@ -73,7 +74,7 @@ def keras_floor(shape, cell):
             grad = ops.fori_loop(0, t, backward, grad)
         return ops.sum(out) + ops.sum(grad)
 
-    fn = _compile(loop)
+    fn = _compile(loop, xla)
 
     def run():
         np.asarray(fn(u, h0, dz0))
@@ -114,19 +115,27 @@ def profile(rows, warmup, repeats):
         x, y, lengths = tt.make_data(shape, masked)
         steps = {
             "rnnzoo step": tt.keras_step(tt.rnnzoo_model(shape, cell, masked), x, y),
-            "torch step": tt.torch_step(shape, cell, masked, x, y, lengths),
+            "torch step": tt.torch_step(shape, cell, masked, x, y, lengths, os.cpu_count()),
             "keras floor": keras_floor(shape, cell),
             "torch floor": torch_floor(shape, cell),
         }
+        if keras.backend.backend() == "tensorflow":  # compile_for's default on CPU
+            steps["rnnzoo XLA step"] = tt.keras_step(
+                tt.rnnzoo_model(shape, cell, masked, jit_compile=True), x, y)
+            steps["keras XLA floor"] = keras_floor(shape, cell, xla=True)
         sec = tt.time_interleaved(steps, warmup, repeats)
         recurrent_steps = shape["steps"] * shape["layers"]
         row = dict(row=spec, **{k: v * 1e3 for k, v in sec.items()})
-        for who in ("rnnzoo", "torch"):
-            floor = sec["keras floor" if who == "rnnzoo" else "torch floor"]
-            rest_s = sec[f"{who} step"] - floor
+        whos = {"rnnzoo": "keras floor", "torch": "torch floor"}
+        if "rnnzoo XLA step" in sec:
+            whos["rnnzoo XLA"] = "keras XLA floor"
+        for who, floor in whos.items():
+            rest_s = sec[f"{who} step"] - sec[floor]
             row[f"{who} rest"] = rest_s * 1e3
             row[f"{who} rest/step us"] = rest_s / recurrent_steps * 1e6
         row["ratio"] = sec["torch step"] / sec["rnnzoo step"]
+        if "rnnzoo XLA step" in sec:
+            row["xla ratio"] = sec["torch step"] / sec["rnnzoo XLA step"]
         results.append(row)
         print(format_row(row), flush=True)
     return results
@@ -139,11 +148,19 @@ HEADER = (
 )
 
 
-def format_row(r):
+XLA_HEADER = (
+    "| row | XLA/torch | rnnzoo XLA step ms | torch step ms | XLA floor ms "
+    "| torch floor ms | rnnzoo XLA rest ms (per step us) | torch rest ms (per step us) |\n"
+    "|---|---|---|---|---|---|---|---|"
+)
+
+
+def format_row(r, who="rnnzoo"):
+    ratio, floor = ("xla ratio", "keras XLA floor") if who == "rnnzoo XLA" else ("ratio", "keras floor")
     return (
-        f"| {r['row']} | {r['ratio']:.2f} | {r['rnnzoo step']:.1f} | "
-        f"{r['torch step']:.1f} | {r['keras floor']:.1f} | {r['torch floor']:.1f} | "
-        f"{r['rnnzoo rest']:.1f} ({r['rnnzoo rest/step us']:.0f}) | "
+        f"| {r['row']} | {r[ratio]:.2f} | {r[f'{who} step']:.1f} | "
+        f"{r['torch step']:.1f} | {r[floor]:.1f} | {r['torch floor']:.1f} | "
+        f"{r[f'{who} rest']:.1f} ({r[f'{who} rest/step us']:.0f}) | "
         f"{r['torch rest']:.1f} ({r['torch rest/step us']:.0f}) |"
     )
 
@@ -156,9 +173,18 @@ def main(argv=None):
     p.add_argument("--warmup", type=int, default=2)
     p.add_argument("--repeats", type=int, default=5)
     args = p.parse_args(argv)
+    before = quiet.wait_until_quiet()
     print(f"backend={keras.backend.backend()} {time.strftime('%Y-%m-%d %H:%M')}")
     print(HEADER)
-    profile(args.rows, args.warmup, args.repeats)
+    results = profile(args.rows, args.warmup, args.repeats)
+    if keras.backend.backend() == "tensorflow":
+        print("\nThe same rows, XLA-compiled (`compile_for`'s default on TensorFlow's CPU):")
+        print(XLA_HEADER)
+        for row in results:
+            print(format_row(row, "rnnzoo XLA"))
+    after = quiet.settled_load()
+    print(f"\n1-minute load average: {before:.2f} before, {after:.2f} after "
+          f"({quiet.verdict(before, after)})")
 
 
 if __name__ == "__main__":
