@@ -11,7 +11,11 @@ Three variants, fastest first in what they leave out:
 - `matvec`: only the per-token matrix products (`[x, h] @ W`, `h @ V`);
 - `cell`: the LSTM cell and the output layer, argmax fed back;
 - `cell+ids`: that plus writing each id into the output buffer (what a
-  decoder must do).
+  decoder must do);
+- `token_loop`: the same cell as a step function inside rnnzoo's own greedy
+  loop (`rnnzoo.decoding.loop.token_loop`: softmax, scores, finished
+  flags, the while-loop's early-exit test), so that `rnnzoo.decode` minus
+  this is what Keras' layer calls in the step model cost.
 
 Prints microseconds per token and the tokens/second each implies, next to
 the 100x target computed from the keras-io loop's figure in
@@ -64,10 +68,32 @@ def _loops(batch):
         out = jnp.zeros((batch, STEPS), jnp.int32)
         return jax.lax.fori_loop(0, STEPS, body, (start, h0, h0, out))
 
+    def token_loop(p, h0):
+        """rnnzoo's own greedy loop (`rnnzoo.decoding.loop.token_loop`) around the same cell."""
+        import os
+        import sys
+
+        sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+        from rnnzoo.decoding.loop import token_loop as loop
+
+        def step(token, states, constants):
+            h, c = states
+            x = p["E"][token]
+            z = jnp.concatenate([x, h], axis=1) @ p["W"] + p["b"]
+            i, f, g, o = jnp.split(z, 4, axis=1)
+            c = jax.nn.sigmoid(f) * c + jax.nn.sigmoid(i) * jnp.tanh(g)
+            h = jax.nn.sigmoid(o) * jnp.tanh(c)
+            return jax.nn.softmax(h @ p["V"] + p["c"], axis=-1), (h, c), None
+
+        start = jnp.ones((batch,), jnp.int32)
+        return loop(step, (h0, h0), start, lambda q, t, seed: jnp.argmax(q, axis=-1),
+                    max_length=STEPS, end_token=-1)[0]
+
     return {
         "matvec": jax.jit(matvec),
         "cell": jax.jit(lambda p, h0: cell(p, h0, False)),
         "cell+ids": jax.jit(lambda p, h0: cell(p, h0, True)),
+        "token_loop": jax.jit(token_loop),
     }
 
 
