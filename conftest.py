@@ -5,10 +5,6 @@ import os
 import pytest
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-# `compile_for` XLA-compiles training on TensorFlow's CPU (faster for a real
-# run, 1-2 s more on the first step): the suite's hundreds of tiny fits run
-# uncompiled; tests of the XLA path ask for it (rnnzoo/training/xla_test.py).
-os.environ.setdefault("RNNZOO_JIT_COMPILE", "false")
 
 
 def pytest_configure(config):

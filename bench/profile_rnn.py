@@ -119,7 +119,7 @@ def profile(rows, warmup, repeats):
             "keras floor": keras_floor(shape, cell),
             "torch floor": torch_floor(shape, cell),
         }
-        if keras.backend.backend() == "tensorflow":  # compile_for's default on CPU
+        if keras.backend.backend() == "tensorflow":  # compile_for(jit_compile=True)
             steps["rnnzoo XLA step"] = tt.keras_step(
                 tt.rnnzoo_model(shape, cell, masked, jit_compile=True), x, y)
             steps["keras XLA floor"] = keras_floor(shape, cell, xla=True)
@@ -178,7 +178,7 @@ def main(argv=None):
     print(HEADER)
     results = profile(args.rows, args.warmup, args.repeats)
     if keras.backend.backend() == "tensorflow":
-        print("\nThe same rows, XLA-compiled (`compile_for`'s default on TensorFlow's CPU):")
+        print("\nThe same rows, XLA-compiled (`jit_compile=True`):")
         print(XLA_HEADER)
         for row in results:
             print(format_row(row, "rnnzoo XLA"))

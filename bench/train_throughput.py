@@ -422,9 +422,9 @@ for a quiet machine and writes this file only when both are below 1.
 PyTorch runs on the same pinned number of threads in every row
 (`--torch-threads`, default one per core). `rnnzoo_xla` is the rnnzoo
 model with `compile(jit_compile=True)` (TensorFlow; Keras' default,
-`"auto"`, turns XLA off on CPU): since session 11 it is what
-`rnnzoo.compile_for` trains with by default on TensorFlow's CPU
-(`resolve_jit_compile`), so `rnnzoo_xla` is the default path.
+`"auto"`, turns XLA off on CPU, and so does `rnnzoo.compile_for`: XLA
+made whole recipe runs slower, see "XLA training on TensorFlow's CPU"
+below; `jit_compile=True` opts in).
 
 GPU rows (issue 8, point 4) are not measured: the machine this was written on
 has no GPU. The fused path for masked batches on GPU (cuDNN with sequence

@@ -1,12 +1,12 @@
 """Where XLA pays on TensorFlow's CPU: ms per training step with and without it, by model size.
 
-`rnnzoo.compile_for(jit_compile="auto")` turns XLA on for a model whose
-widest recurrent layer has at least `rnnzoo.training.compile.XLA_MIN_UNITS`
-units (TensorFlow backend, every layer XLA-compatible, no tf.distribute
-strategy). This benchmark is the measurement behind that threshold: for
-each builder and width it times the same model compiled both ways, side by
-side in one run (interleaved steps), and the one-off compile of the first
-step.
+For each builder and width this times the same model compiled by
+`rnnzoo.compile_for` with `jit_compile=False` and `True`, side by side in
+one run (interleaved steps), and the one-off first step (tracing plus XLA's
+compile). It measures steady-state steps of one fixed shape; whole recipe
+runs, which compile once per input shape, measured slower with XLA
+(docs/benchmarks.md), so `compile_for`'s default stays Keras' rule and
+`jit_compile=True` opts in.
 
     KERAS_BACKEND=tensorflow python bench/xla_rule.py [--units 16 32 64 128 256]
 

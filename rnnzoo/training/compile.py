@@ -18,23 +18,21 @@ from rnnzoo.validation import check_fraction
 TASKS = ("auto", "multiclass", "binary", "regression", "language_model", "quantile",
          "distribution")
 
-# `jit_compile="auto"` without a GPU on TensorFlow: XLA, unless the model
-# holds a convolution. Measured by `bench/xla_rule.py` (docs/benchmarks.md):
-# XLA trains the language model, classifier, seq2seq and forecaster 1.04-2.6x
-# faster per step at every width from 16 to 256 units, for 1-2 s more on the
-# first step; the digit-strip captioner (a CNN under the decoder) trains
-# slower with it (XLA's CPU convolutions against oneDNN's). Keras itself
-# turns XLA off on every CPU-only machine.
+# XLA: `jit_compile="auto"` is Keras' own rule (no XLA on a CPU-only
+# TensorFlow machine or under a tf.distribute strategy; XLA on GPU unless a
+# layer opts out, as Keras' LSTM and GRU do on cuDNN; JAX always compiles).
+# `bench/xla_rule.py` measured XLA 1.04-2.6x faster per steady-state step on
+# TensorFlow's CPU, but the recipes ran slower with it (names 112 s -> 244 s,
+# sentiment --quick 112 -> 127 s): XLA compiles the train, test and predict
+# functions once per input shape (length-bucketed batches, the last partial
+# batch, every ensemble member), and that outweighs the faster steps.
+# `jit_compile=True` (or RNNZOO_JIT_COMPILE=true) opts in (docs/benchmarks.md).
 JIT_COMPILE_ENV = "RNNZOO_JIT_COMPILE"
-_CONVOLUTIONS = (keras.layers.Conv1D, keras.layers.Conv2D, keras.layers.Conv3D,
-                 keras.layers.DepthwiseConv2D, keras.layers.SeparableConv1D,
-                 keras.layers.SeparableConv2D, keras.layers.Conv1DTranspose,
-                 keras.layers.Conv2DTranspose, keras.layers.Conv3DTranspose)
 _SAID = set()
 
 
 class XLAFallbackWarning(UserWarning):
-    """`jit_compile="auto"` chose no XLA for a model it would otherwise compile; says why."""
+    """XLA was asked for a model with a layer that cannot be XLA-compiled; says which."""
 
 
 def _say_once(message):
@@ -46,72 +44,52 @@ def _say_once(message):
 def resolve_jit_compile(model, jit_compile="auto"):
     """What `compile_for` passes to `model.compile` as `jit_compile`.
 
-    `True` or `False` is the user's choice and is kept. `"auto"` (or the
-    environment variable `RNNZOO_JIT_COMPILE=auto|true|false`, which a
-    test run or a debugging session can set to turn XLA off everywhere)
-    resolves as follows:
-
-    - not on TensorFlow (JAX always compiles its step), or on TensorFlow
-      with a GPU: Keras' own `"auto"` (XLA unless a layer opts out, as
-      Keras' LSTM and GRU do where they run on cuDNN);
-    - TensorFlow on CPU: XLA (`True`), which `bench/xla_rule.py` measured
-      faster for every recurrent builder, except for a model with a
-      convolution (slower under XLA on CPU), a layer that cannot be
-      XLA-compiled (`supports_jit=False`: the CRF, string preprocessing)
-      or a `tf.distribute` strategy in scope (Keras does not XLA-compile
-      a distributed step). The last two give an `XLAFallbackWarning`
-      once, naming the reason.
+    `"auto"` defers to the environment variable `RNNZOO_JIT_COMPILE`
+    (`auto`, `true` or `false`: opts a whole run, e.g. a recipe, in or
+    out), then to Keras' own rule, which on TensorFlow compiles with XLA
+    only on a GPU (`bench/xla_rule.py` and the recipe timings in
+    docs/benchmarks.md: on this project's CPU, XLA made steady-state steps
+    faster but whole recipe runs slower). Asked for XLA, a model with a
+    layer that cannot be XLA-compiled (`supports_jit=False`: the CRF on
+    TensorFlow, string preprocessing) trains without it and an
+    `XLAFallbackWarning` names the layers, once.
 
     Args:
         model: the Keras model to compile.
         jit_compile: `"auto"`, `True` or `False`.
 
     Returns:
-        `True`, `False` or `"auto"` (left to Keras).
+        `True`, `False` or `"auto"` (Keras decides).
 
     Example:
 
-    >>> import os, rnnzoo
+    >>> import rnnzoo
     >>> from rnnzoo.training.compile import resolve_jit_compile
     >>> model = rnnzoo.language_model(vocabulary_size=20, units=8)
-    >>> resolve_jit_compile(model, jit_compile=False)
-    False
+    >>> resolve_jit_compile(model, jit_compile=True)
+    True
     """
-    if jit_compile != "auto":
-        if not isinstance(jit_compile, bool):
+    if jit_compile == "auto":
+        setting = os.environ.get(JIT_COMPILE_ENV, "auto").strip().lower()
+        choices = {"auto": "auto", "true": True, "1": True, "false": False, "0": False}
+        if setting not in choices:
             raise ValueError(
-                "Expected `jit_compile` to be 'auto', True or False. "
-                f"Received: jit_compile={jit_compile!r}")
-        return jit_compile
-    setting = os.environ.get(JIT_COMPILE_ENV, "auto").strip().lower()
-    choices = {"auto": "auto", "true": True, "1": True, "false": False, "0": False}
-    if setting not in choices:
+                f"Expected the environment variable {JIT_COMPILE_ENV} to be auto, true or "
+                f"false. Received: {JIT_COMPILE_ENV}={os.environ[JIT_COMPILE_ENV]!r}")
+        jit_compile = choices[setting]
+    elif not isinstance(jit_compile, bool):
         raise ValueError(
-            f"Expected the environment variable {JIT_COMPILE_ENV} to be auto, true or "
-            f"false. Received: {JIT_COMPILE_ENV}={os.environ[JIT_COMPILE_ENV]!r}")
-    if choices[setting] != "auto":
-        return choices[setting]
-    if keras.backend.backend() != "tensorflow":
-        return "auto"
-    import tensorflow as tf
-
-    if tf.config.list_physical_devices("GPU"):
-        return "auto"
-    layers = list(model._flatten_layers(include_self=False))
-    if any(isinstance(layer, _CONVOLUTIONS) for layer in layers):
-        return False  # measured slower on CPU: not a failure, no message
-    unsupported = [layer.name for layer in layers if not layer.supports_jit]
-    if unsupported:
-        _say_once(f"Training model {model.name!r} without XLA: its layer(s) "
-                  f"{', '.join(map(repr, unsupported))} cannot be XLA-compiled "
-                  "(supports_jit=False). Pass jit_compile=False to silence this.")
-        return False
-    if tf.distribute.has_strategy():
-        _say_once(f"Training model {model.name!r} without XLA under the "
-                  f"{type(tf.distribute.get_strategy()).__name__}: Keras does not "
-                  "XLA-compile a tf.distribute step. Pass jit_compile=False to silence this.")
-        return False
-    return True
+            "Expected `jit_compile` to be 'auto', True or False. "
+            f"Received: jit_compile={jit_compile!r}")
+    if jit_compile is True:
+        unsupported = [layer.name for layer in model._flatten_layers(include_self=False)
+                       if not layer.supports_jit]
+        if unsupported:
+            _say_once(f"Training model {model.name!r} without XLA: its layer(s) "
+                      f"{', '.join(map(repr, unsupported))} cannot be XLA-compiled "
+                      "(supports_jit=False).")
+            return False
+    return jit_compile
 
 
 def _head(model, kind):
@@ -169,8 +147,8 @@ def compile_for(model, task="auto", learning_rate=1e-3, clipnorm=1.0, optimizer=
         learning_rate: the optimizer's learning rate.
         clipnorm: gradient-norm clipping; None to disable.
         optimizer: `"adam"`, `"adamw"`, `"sgd"` or `"rmsprop"`.
-        jit_compile: `"auto"` (XLA where it measured faster:
-            `resolve_jit_compile`), `True` or `False`.
+        jit_compile: `"auto"` (Keras' rule: no XLA on TensorFlow's CPU;
+            see `resolve_jit_compile`), `True` or `False`.
         label_smoothing: for `"binary"` and `"multiclass"` models, smooths
             the targets by this fraction. A multiclass model then takes
             ONE-HOT targets (`keras.utils.to_categorical`): its loss and
