@@ -1,8 +1,11 @@
-"""Exports a decoder model as a TensorFlow SavedModel (TensorFlow only).
+"""Exports a model: a TensorFlow SavedModel of the decoding loop, or an ONNX file (TensorFlow only).
 
-The SavedModel serves the whole decoding loop (`generate`), plus the
-encoder (`encode`) and the one-step decoder (`step`), and loads with
-`tf.saved_model.load` in a process that has TensorFlow but not rnnzoo.
+`format="saved_model"` serves a decoder's whole decoding loop
+(`generate`), plus the encoder (`encode`) and the one-step decoder
+(`step`), and loads with `tf.saved_model.load` in a process that has
+TensorFlow but not rnnzoo. `format="onnx"` writes the model's forward call
+(classifier, tagger, forecaster, language model, dense baseline) through
+Keras' exporter and tf2onnx, for onnxruntime without TensorFlow.
 """
 
 import keras
@@ -14,12 +17,20 @@ from rnnzoo.decoding.inference import inference_parts
 from rnnzoo.decoding.loop import prompt_states
 from rnnzoo.decoding.search import decoding_function
 from rnnzoo.io import atomic_path
+from rnnzoo.validation import check_choice
+
+FORMATS = ("saved_model", "onnx")
 
 
-def export(model, path, *, max_length, end_token, start_token=None,
-           sampler="greedy", pad_id=0, source_vocabulary=None,
+def export(model, path, *, format="saved_model", max_length=None, end_token=None,
+           start_token=None, sampler="greedy", pad_id=0, source_vocabulary=None,
            target_vocabulary=None):
-    """Writes a SavedModel with `generate`, `encode` and `step` endpoints.
+    """Writes a SavedModel with `generate`, `encode` and `step` endpoints, or an ONNX file.
+
+    `format="onnx"` writes the model's forward call (`_export_onnx`: a
+    classifier, tagger, forecaster, language model or dense baseline; the
+    decoding arguments do not apply). The rest of this docstring is the
+    SavedModel of a decoder (`format="saved_model"`, the default).
 
     Endpoints (call them as methods of the object `tf.saved_model.load`
     returns; every one returns a dict of tensors):
@@ -47,6 +58,7 @@ def export(model, path, *, max_length, end_token, start_token=None,
     Args:
         model: a seq2seq, sequence_generator or language_model (TF backend).
         path: the SavedModel directory to (over)write.
+        format: `"saved_model"` or `"onnx"`.
         max_length, end_token, start_token, sampler, pad_id: the decoding
             configuration of `generate` (see `rnnzoo.decode`); `sampler` is
             any deterministic sampler: `"greedy"`, `"beam"`, a
@@ -78,6 +90,14 @@ def export(model, path, *, max_length, end_token, start_token=None,
         )
     import tensorflow as tf
 
+    format = check_choice("format", format, FORMATS)
+    if format == "onnx":
+        return _export_onnx(model, path)
+    for name, value in (("max_length", max_length), ("end_token", end_token)):
+        if value is None:
+            raise ValueError(
+                f"Expected `{name}` (the decoding loop's) for format='saved_model'. "
+                f"Received: {name}=None")
     sampler = samplers.get(sampler)
     if isinstance(sampler, samplers.Sample):
         raise ValueError(
@@ -243,3 +263,35 @@ def _add_text_endpoint(archive, generate, parts, *, end_token, pad_id,
 def _write_atomically(archive, path):
     with atomic_path(path, directory=True) as tmp:
         archive.write_out(tmp, verbose=False)
+
+
+def _export_onnx(model, path):
+    """The model's forward call as an ONNX file at `path` (Keras' exporter, tf2onnx).
+
+    Right-padded token inputs keep their meaning: the padding mask is
+    computed inside the graph from the ids (0 = padding), as in Keras.
+    Encoder-decoder models (seq2seq, sequence_generator: their forward call
+    is teacher forcing) and stateful models are refused before anything is
+    written. The file is written beside `path` and renamed into place.
+    """
+    by_name = {layer.name for layer in model.layers}
+    if f"{model.name}_decoder_embedding" in by_name:
+        raise ValueError(
+            "format='onnx' exports a model's forward call; an encoder-decoder "
+            "model's is teacher forcing, and its encoder and one-step decoder are "
+            "not exported to ONNX yet (use format='saved_model'). Received: "
+            f"model {model.name!r} (seq2seq or sequence_generator) with format='onnx'")
+    stateful = [layer.name for layer in model._flatten_layers(include_self=False)
+                if getattr(layer, "stateful", False)]
+    if stateful:
+        raise ValueError(
+            "format='onnx' cannot carry states between calls. Received: model "
+            f"{model.name!r} with stateful=True layers {stateful}")
+    import tensorflow as tf
+
+    # The inputs' own names and dtypes (Keras would ask for a model called once).
+    specs = [tf.TensorSpec(t.shape, t.dtype, name=t.name) for t in model.inputs]
+    with atomic_path(path) as tmp:
+        model.export(tmp, format="onnx", verbose=False,
+                     input_signature=specs if len(specs) == 1 else [specs])
+    return path

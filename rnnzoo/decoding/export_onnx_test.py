@@ -1,0 +1,100 @@
+"""`rnnzoo.export(format="onnx")` (rnnzoo/decoding/export.py): outputs in onnxruntime equal Keras'.
+
+Each model is exported from TensorFlow, then read back in a fresh Python
+process that imports onnxruntime and NumPy only (neither TensorFlow nor
+rnnzoo), on a right-padded batch of different lengths.
+"""
+
+import json
+import os
+import subprocess
+import sys
+
+import keras
+import numpy as np
+import pytest
+
+import rnnzoo
+
+pytestmark = pytest.mark.skipif(keras.backend.backend() != "tensorflow",
+                                reason="the ONNX export converts a TensorFlow graph")
+
+RUNNER = """
+import json, sys
+import numpy as np
+import onnxruntime
+cases = json.load(open(sys.argv[1]))
+for case in cases:
+    session = onnxruntime.InferenceSession(case["path"])
+    names = [i.name for i in session.get_inputs()]
+    feeds = {n: np.load(f) for n, f in zip(names, case["inputs"])}
+    np.save(case["output"], session.run(None, feeds)[0])
+assert "tensorflow" not in sys.modules and "rnnzoo" not in sys.modules
+"""
+
+
+def _padded(lengths, vocabulary_size, width, seed=0):
+    rng = np.random.default_rng(seed)
+    ids = np.zeros((len(lengths), width), "int32")
+    for row, n in enumerate(lengths):
+        ids[row, :n] = rng.integers(1, vocabulary_size, n)
+    return ids
+
+
+def test_onnx_files_in_onnxruntime_equal_keras_on_a_right_padded_batch(tmp_path):
+    keras.utils.set_random_seed(0)
+    tokens = _padded([7, 3, 5, 1], 20, 7)
+    series = np.random.default_rng(1).normal(size=(4, 12, 3)).astype("float32")
+    models = {
+        "classifier": (rnnzoo.sequence_classifier(vocabulary_size=20, num_classes=3, units=8,
+                                                  bidirectional=True, pooling="attention"),
+                       [tokens]),
+        "tagger": (rnnzoo.sequence_tagger(vocabulary_size=20, num_classes=5, units=8,
+                                          cell="gru", bidirectional=True, num_layers=2),
+                   [tokens]),
+        "forecaster": (rnnzoo.forecaster(sequence_length=12, num_features=3, horizon=4,
+                                         units=8, quantiles=(0.1, 0.5, 0.9)), [series]),
+    }
+    cases, expected = [], {}
+    for name, (model, inputs) in models.items():
+        path = rnnzoo.export(model, str(tmp_path / f"{name}.onnx"), format="onnx")
+        assert path == str(tmp_path / f"{name}.onnx") and os.path.getsize(path) > 1000
+        files = []
+        for k, array in enumerate(inputs):
+            files.append(str(tmp_path / f"{name}_in{k}.npy"))
+            np.save(files[-1], array)
+        expected[name] = model.predict(inputs[0] if len(inputs) == 1 else inputs, verbose=0)
+        cases.append(dict(path=path, inputs=files, output=str(tmp_path / f"{name}_out.npy")))
+    with open(tmp_path / "cases.json", "w") as f:
+        json.dump(cases, f)
+    done = subprocess.run([sys.executable, "-c", RUNNER, str(tmp_path / "cases.json")],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-3000:]
+    for name in models:
+        got = np.load(tmp_path / f"{name}_out.npy")
+        assert got.shape == expected[name].shape
+        np.testing.assert_allclose(got, expected[name], atol=1e-5, rtol=1e-5)
+    # Padding changes nothing: row 1 (3 tokens) alone, unpadded, gives the same output.
+    assert not np.allclose(expected["classifier"][1], expected["classifier"][2])
+    np.testing.assert_allclose(
+        models["classifier"][0].predict(tokens[1:2, :3], verbose=0)[0],
+        np.load(tmp_path / "classifier_out.npy")[1], atol=1e-5)
+    assert sorted(os.listdir(tmp_path)) == sorted(
+        [f"{n}.onnx" for n in models] + [f"{n}_in0.npy" for n in models]
+        + [f"{n}_out.npy" for n in models] + ["cases.json"])  # no temporary files left
+
+
+def test_onnx_refuses_decoders_and_stateful_models_before_writing(tmp_path):
+    seq2seq = rnnzoo.seq2seq(source_vocabulary_size=12, target_vocabulary_size=12, units=8)
+    with pytest.raises(ValueError, match=r"encoder-decoder.*Received: model 'seq2seq'.*"
+                                         r"format='onnx'"):
+        rnnzoo.export(seq2seq, str(tmp_path / "s.onnx"), format="onnx")
+    lm = rnnzoo.language_model(vocabulary_size=12, units=8, stateful=True, batch_size=2)
+    with pytest.raises(ValueError, match="cannot carry states.*stateful=True"):
+        rnnzoo.export(lm, str(tmp_path / "lm.onnx"), format="onnx")
+    with pytest.raises(ValueError, match=r"`format` to be one of \['saved_model', 'onnx'\]. "
+                                         r"Received: format='tflite'"):
+        rnnzoo.export(lm, str(tmp_path / "lm.tflite"), format="tflite")
+    with pytest.raises(ValueError, match="Expected `max_length`.*Received: max_length=None"):
+        rnnzoo.export(seq2seq, str(tmp_path / "s"), end_token=2)
+    assert os.listdir(tmp_path) == []
