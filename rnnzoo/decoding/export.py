@@ -4,8 +4,9 @@
 (`generate`), plus the encoder (`encode`) and the one-step decoder
 (`step`), and loads with `tf.saved_model.load` in a process that has
 TensorFlow but not rnnzoo. `format="onnx"` writes the model's forward call
-(classifier, tagger, forecaster, language model, dense baseline) through
-Keras' exporter and tf2onnx, for onnxruntime without TensorFlow.
+(classifier, tagger, forecaster, language model, dense baseline), or an
+encoder-decoder's encoder and one-step decoder, through Keras' exporter and
+tf2onnx, for onnxruntime without TensorFlow.
 """
 
 import keras
@@ -28,8 +29,9 @@ def export(model, path, *, format="saved_model", max_length=None, end_token=None
     """Writes a SavedModel with `generate`, `encode` and `step` endpoints, or an ONNX file.
 
     `format="onnx"` writes the model's forward call (`_export_onnx`: a
-    classifier, tagger, forecaster, language model or dense baseline; the
-    decoding arguments do not apply). The rest of this docstring is the
+    classifier, tagger, forecaster, language model or dense baseline), or
+    for a seq2seq or sequence_generator a folder with `encoder.onnx` and
+    `step.onnx`; the decoding arguments do not apply. The rest of this docstring is the
     SavedModel of a decoder (`format="saved_model"`, the default).
 
     Endpoints (call them as methods of the object `tf.saved_model.load`
@@ -269,29 +271,42 @@ def _export_onnx(model, path):
     """The model's forward call as an ONNX file at `path` (Keras' exporter, tf2onnx).
 
     Right-padded token inputs keep their meaning: the padding mask is
-    computed inside the graph from the ids (0 = padding), as in Keras.
-    Encoder-decoder models (seq2seq, sequence_generator: their forward call
-    is teacher forcing) and stateful models are refused before anything is
-    written. The file is written beside `path` and renamed into place.
+    computed inside the graph from the ids (0 = padding), as in Keras. An
+    encoder-decoder model (seq2seq, sequence_generator: its forward call is
+    teacher forcing) becomes a folder at `path` holding `encoder.onnx`
+    (`rnnzoo.encoder_model`) and `step.onnx` (`rnnzoo.decoder_step_model`),
+    which `rnnzoo/decoding/onnx_greedy.py` decodes without TensorFlow.
+    Stateful models are refused before anything is written. Files are
+    written beside `path` and renamed into place.
     """
-    by_name = {layer.name for layer in model.layers}
-    if f"{model.name}_decoder_embedding" in by_name:
-        raise ValueError(
-            "format='onnx' exports a model's forward call; an encoder-decoder "
-            "model's is teacher forcing, and its encoder and one-step decoder are "
-            "not exported to ONNX yet (use format='saved_model'). Received: "
-            f"model {model.name!r} (seq2seq or sequence_generator) with format='onnx'")
+    import os
+
+    from rnnzoo.decoding.inference import decoder_step_model
+    from rnnzoo.decoding.inference import encoder_model
+
     stateful = [layer.name for layer in model._flatten_layers(include_self=False)
                 if getattr(layer, "stateful", False)]
     if stateful:
         raise ValueError(
             "format='onnx' cannot carry states between calls. Received: model "
             f"{model.name!r} with stateful=True layers {stateful}")
+    if f"{model.name}_decoder_embedding" in {layer.name for layer in model.layers}:
+        encoder, step = encoder_model(model), decoder_step_model(model)
+        with atomic_path(path, directory=True) as tmp:
+            os.makedirs(tmp)
+            _onnx_file(encoder, os.path.join(tmp, "encoder.onnx"))
+            _onnx_file(step, os.path.join(tmp, "step.onnx"))
+        return path
+    with atomic_path(path) as tmp:
+        _onnx_file(model, tmp)
+    return path
+
+
+def _onnx_file(model, path):
+    """One Functional model's call as an ONNX file, its inputs named as the model's."""
     import tensorflow as tf
 
     # The inputs' own names and dtypes (Keras would ask for a model called once).
     specs = [tf.TensorSpec(t.shape, t.dtype, name=t.name) for t in model.inputs]
-    with atomic_path(path) as tmp:
-        model.export(tmp, format="onnx", verbose=False,
-                     input_signature=specs if len(specs) == 1 else [specs])
-    return path
+    model.export(path, format="onnx", verbose=False,
+                 input_signature=specs if len(specs) == 1 else [specs])

@@ -115,3 +115,24 @@ def test_export_errors_name_the_argument(tmp_path):
         served.step(tf.constant([1, 12]), *[states[k] for k in sorted(states)
                                             if k.startswith("state")],
                     states["memory"], states["memory_mask"])
+
+
+def test_onnx_encoder_and_step_decode_in_plain_onnxruntime_like_decode(tmp_path):
+    """rnnzoo/decoding/onnx_greedy.py, run with NumPy and onnxruntime only, gives decode's ids."""
+    model = trained_reverse_model()
+    source, _, expected = reverse_data(40, seed=3)
+    folder = rnnzoo.export(model, str(tmp_path / "reverse"), format="onnx")
+    assert sorted(os.listdir(folder)) == ["encoder.onnx", "step.onnx"]
+    ids = rnnzoo.decode(model, source, max_length=7, start_token=START, end_token=END)
+    np.save(tmp_path / "source.npy", source.astype("int32"))
+    script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "onnx_greedy.py")
+    check = ("import runpy, sys; sys.argv = sys.argv[1:]; runpy.run_path(sys.argv[0], "
+             "run_name='__main__'); assert 'tensorflow' not in sys.modules "
+             "and 'rnnzoo' not in sys.modules")
+    done = subprocess.run(
+        [sys.executable, "-c", check, script, folder, str(tmp_path / "source.npy"),
+         str(tmp_path / "ids.npy"), "7", str(START), str(END)],
+        capture_output=True, text=True, timeout=120, cwd=str(tmp_path))
+    assert done.returncode == 0, done.stderr[-3000:]
+    np.testing.assert_array_equal(np.load(tmp_path / "ids.npy"), ids)
+    assert (ids == expected[:, :7]).mean() > 0.9  # the trained model reverses
