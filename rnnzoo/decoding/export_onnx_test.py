@@ -16,8 +16,8 @@ import pytest
 
 import rnnzoo
 
-pytestmark = pytest.mark.skipif(keras.backend.backend() != "tensorflow",
-                                reason="the ONNX export converts a TensorFlow graph")
+tensorflow_only = pytest.mark.skipif(keras.backend.backend() != "tensorflow",
+                                     reason="the ONNX export converts a TensorFlow graph")
 
 RUNNER = """
 import json, sys
@@ -41,6 +41,7 @@ def _padded(lengths, vocabulary_size, width, seed=0):
     return ids
 
 
+@tensorflow_only
 def test_onnx_files_in_onnxruntime_equal_keras_on_a_right_padded_batch(tmp_path):
     keras.utils.set_random_seed(0)
     tokens = _padded([7, 3, 5, 1], 20, 7)
@@ -84,6 +85,7 @@ def test_onnx_files_in_onnxruntime_equal_keras_on_a_right_padded_batch(tmp_path)
         + [f"{n}_out.npy" for n in models] + ["cases.json"])  # no temporary files left
 
 
+@tensorflow_only
 def test_onnx_refuses_stateful_models_and_bad_formats_before_writing(tmp_path):
     seq2seq = rnnzoo.seq2seq(source_vocabulary_size=12, target_vocabulary_size=12, units=8)
     lm = rnnzoo.language_model(vocabulary_size=12, units=8, stateful=True, batch_size=2)
@@ -103,3 +105,35 @@ def test_the_reference_loop_in_the_docs_is_onnx_greedy_py():
     source = open(os.path.join(root, "rnnzoo", "decoding", "onnx_greedy.py")).read()
     function = source[source.index("def greedy("):source.index('\n\n\nif __name__')]
     assert function in open(os.path.join(root, "docs", "decoding.md")).read()
+
+
+EXPORT_ON_TENSORFLOW = """
+import sys
+import rnnzoo
+model = rnnzoo.sequence_classifier(vocabulary_size=20, num_classes=3, units=8,
+                                   bidirectional=True, name="clf")
+model.load_weights(sys.argv[1])
+rnnzoo.export(model, sys.argv[2], format="onnx")
+"""
+
+
+@pytest.mark.multi_backend
+def test_a_jax_model_exports_through_its_weights_on_tensorflow(tmp_path):
+    """The converter reads a TensorFlow graph: a model trained on JAX exports from its weights."""
+    if keras.backend.backend() != "jax":
+        pytest.skip("the JAX pass checks the JAX-built model")
+    import onnxruntime
+
+    keras.utils.set_random_seed(0)
+    model = rnnzoo.sequence_classifier(vocabulary_size=20, num_classes=3, units=8,
+                                       bidirectional=True, name="clf")
+    tokens = _padded([6, 2, 4], 20, 6)
+    model.save_weights(str(tmp_path / "clf.weights.h5"))
+    env = dict(os.environ, KERAS_BACKEND="tensorflow")
+    done = subprocess.run([sys.executable, "-c", EXPORT_ON_TENSORFLOW,
+                           str(tmp_path / "clf.weights.h5"), str(tmp_path / "clf.onnx")],
+                          capture_output=True, text=True, timeout=240, env=env)
+    assert done.returncode == 0, done.stderr[-3000:]
+    session = onnxruntime.InferenceSession(str(tmp_path / "clf.onnx"))
+    got = session.run(None, {session.get_inputs()[0].name: tokens})[0]
+    np.testing.assert_allclose(got, model.predict(tokens, verbose=0), atol=1e-5)
