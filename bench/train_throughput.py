@@ -223,18 +223,31 @@ def torch_step(shape, cell, masked, x, y, lengths, threads):
     return step
 
 
-def time_interleaved(steps, warmup, repeats):
-    """Median seconds per step of each callable, timed in rotation."""
+def interleaved_times(steps, warmup, repeats, pause=0.05):
+    """Seconds of every timed call of each callable, the callables timed in rotation.
+
+    Each callable is first called `warmup` times; then `repeats` rounds call
+    each once, after `pause` seconds (to let the previous path's spinning
+    threads idle). Returns `{name: [seconds, ...]}`. The one timing loop of
+    `bench/` (throughput, profile, XLA rule, export latency).
+    """
     for step in steps.values():
         for _ in range(warmup):
             step()
     times = {name: [] for name in steps}
     for _ in range(repeats):
         for name, step in steps.items():
-            time.sleep(0.05)  # let the previous path's spinning threads idle
+            if pause:
+                time.sleep(pause)
             start = time.perf_counter()
             step()
             times[name].append(time.perf_counter() - start)
+    return times
+
+
+def time_interleaved(steps, warmup, repeats):
+    """Median seconds per step of each callable, timed in rotation."""
+    times = interleaved_times(steps, warmup, repeats)
     return {name: statistics.median(t) for name, t in times.items()}
 
 

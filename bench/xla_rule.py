@@ -28,6 +28,7 @@ import numpy as np  # noqa: E402
 
 import quiet  # noqa: E402
 import rnnzoo  # noqa: E402
+import train_throughput as tt  # noqa: E402
 
 
 def build(kind, units, cell):
@@ -80,15 +81,9 @@ def measure(kind, units, cell, warmup, repeats):
         model.train_on_batch(x, y)
         first = time.perf_counter() - start
         paths[jit] = (model, x, y, first)
-    for model, x, y, _ in paths.values():
-        for _ in range(warmup):
-            model.train_on_batch(x, y)
-    times = {jit: [] for jit in paths}
-    for _ in range(repeats):
-        for jit, (model, x, y, _) in paths.items():
-            start = time.perf_counter()
-            model.train_on_batch(x, y)
-            times[jit].append(time.perf_counter() - start)
+    steps = {jit: (lambda m=model, x=x, y=y: m.train_on_batch(x, y))
+             for jit, (model, x, y, _) in paths.items()}
+    times = tt.interleaved_times(steps, warmup, repeats, pause=0)
     plain, xla = (statistics.median(times[j]) * 1e3 for j in (False, True))
     return dict(kind=kind, units=units, cell=cell, plain=plain, xla=xla,
                 speedup=plain / xla, first_plain=paths[False][3], first_xla=paths[True][3],
