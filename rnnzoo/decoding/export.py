@@ -281,6 +281,7 @@ def _export_onnx(model, path):
     """
     import os
 
+    from rnnzoo.decoding.inference import decoder_prefix
     from rnnzoo.decoding.inference import decoder_step_model
     from rnnzoo.decoding.inference import encoder_model
 
@@ -290,7 +291,11 @@ def _export_onnx(model, path):
         raise ValueError(
             "format='onnx' cannot carry states between calls. Received: model "
             f"{model.name!r} with stateful=True layers {stateful}")
-    if f"{model.name}_decoder_embedding" in {layer.name for layer in model.layers}:
+    try:
+        encoder_decoder = decoder_prefix(model) != model.name  # not a language model
+    except ValueError:  # not a decoder at all: its forward call is what it serves
+        encoder_decoder = False
+    if encoder_decoder:
         encoder, step = encoder_model(model), decoder_step_model(model)
         with atomic_path(path, directory=True) as tmp:
             os.makedirs(tmp)
