@@ -23,6 +23,7 @@ from rnnzoo.training.distribute import predict
 from rnnzoo.training.distribute import set_mixed_precision
 from rnnzoo.training.distribute import strategy
 from rnnzoo.decoding.export import export
+from rnnzoo.decoding.export import exported_ops
 from rnnzoo.layers.attention import SequenceAttention
 from rnnzoo.data.length_batches import LengthBatches
 from rnnzoo.data.tbptt import tbptt_batches
@@ -74,6 +75,7 @@ __all__ = [
     "encoder_model",
     "evaluate",
     "export",
+    "exported_ops",
     "fit",
     "forecaster",
     "global_batch_size",

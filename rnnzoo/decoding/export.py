@@ -20,13 +20,14 @@ from rnnzoo.decoding.search import decoding_function
 from rnnzoo.io import atomic_path
 from rnnzoo.validation import check_choice
 
-FORMATS = ("saved_model", "onnx")
+FORMATS = ("saved_model", "onnx", "litert")
+EXTENSIONS = {"onnx": ".onnx", "litert": ".tflite"}
 
 
 def export(model, path, *, format="saved_model", max_length=None, end_token=None,
            start_token=None, sampler="greedy", pad_id=0, source_vocabulary=None,
-           target_vocabulary=None):
-    """Writes a SavedModel with `generate`, `encode` and `step` endpoints, or an ONNX file.
+           target_vocabulary=None, optimize=False):
+    """Writes a SavedModel with `generate`, `encode` and `step` endpoints, or an ONNX / LiteRT file.
 
     `format="onnx"` writes the model's forward call (`_export_onnx`: a
     classifier, tagger, forecaster, language model or dense baseline), or
@@ -93,8 +94,11 @@ def export(model, path, *, format="saved_model", max_length=None, end_token=None
     import tensorflow as tf
 
     format = check_choice("format", format, FORMATS)
-    if format == "onnx":
-        return _export_onnx(model, path)
+    if format != "saved_model":
+        return _export_graphs(model, path, format, optimize)
+    if optimize:
+        raise ValueError("Expected `optimize=False` with format='saved_model' (int8 weights "
+                         "are written by format='onnx' and 'litert'). Received: optimize=True")
     for name, value in (("max_length", max_length), ("end_token", end_token)):
         if value is None:
             raise ValueError(
@@ -267,17 +271,19 @@ def _write_atomically(archive, path):
         archive.write_out(tmp, verbose=False)
 
 
-def _export_onnx(model, path):
-    """The model's forward call as an ONNX file at `path` (Keras' exporter, tf2onnx).
+def _export_graphs(model, path, format, optimize):
+    """The model's forward call as one ONNX / LiteRT file at `path` (Keras' exporter).
 
     Right-padded token inputs keep their meaning: the padding mask is
-    computed inside the graph from the ids (0 = padding), as in Keras. An
-    encoder-decoder model (seq2seq, sequence_generator: its forward call is
-    teacher forcing) becomes a folder at `path` holding `encoder.onnx`
-    (`rnnzoo.encoder_model`) and `step.onnx` (`rnnzoo.decoder_step_model`),
-    which `rnnzoo/decoding/onnx_greedy.py` decodes without TensorFlow.
-    Stateful models are refused before anything is written. Files are
-    written beside `path` and renamed into place.
+    computed inside the graph from the ids (0 = padding), as in Keras. A
+    model ending in a CRF (`sequence_tagger(crf=True)`) serves its Viterbi
+    tags, as its `predict` does. An encoder-decoder model (seq2seq,
+    sequence_generator: its forward call is teacher forcing) becomes a
+    folder at `path` holding `encoder.<ext>` (`rnnzoo.encoder_model`) and
+    `step.<ext>` (`rnnzoo.decoder_step_model`), which
+    `rnnzoo/decoding/onnx_greedy.py` and `litert_greedy.py` decode without
+    TensorFlow. Stateful models are refused before anything is written.
+    Files are written beside `path` and renamed into place.
     """
     import os
 
@@ -289,29 +295,179 @@ def _export_onnx(model, path):
                 if getattr(layer, "stateful", False)]
     if stateful:
         raise ValueError(
-            "format='onnx' cannot carry states between calls. Received: model "
+            f"format={format!r} cannot carry states between calls. Received: model "
             f"{model.name!r} with stateful=True layers {stateful}")
     try:
         encoder_decoder = decoder_prefix(model) != model.name  # not a language model
     except ValueError:  # not a decoder at all: its forward call is what it serves
         encoder_decoder = False
+    write = _onnx_file if format == "onnx" else _litert_file
+    extension = EXTENSIONS[format]
     if encoder_decoder:
         encoder, step = encoder_model(model), decoder_step_model(model)
         with atomic_path(path, directory=True) as tmp:
             os.makedirs(tmp)
-            _onnx_file(encoder, os.path.join(tmp, "encoder.onnx"))
-            _onnx_file(step, os.path.join(tmp, "step.onnx"))
+            write(encoder, os.path.join(tmp, "encoder" + extension), optimize)
+            write(step, os.path.join(tmp, "step" + extension), optimize)
         return path
+    if format == "litert" and not str(path).endswith(extension):
+        raise ValueError(f"Expected a path ending in {extension!r} for format='litert' "
+                         f"(LiteRT's rule). Received: path={str(path)!r}")
     with atomic_path(path) as tmp:
-        _onnx_file(model, tmp)
+        write(_serving_model(model), tmp, optimize)
     return path
 
 
-def _onnx_file(model, path):
-    """One Functional model's call as an ONNX file, its inputs named as the model's."""
+class _ViterbiTags(keras.layers.Layer):
+    """Export only: the Viterbi tags of a CRF layer's potentials, ids 0 masked.
+
+    Traced with `builtin_loops()` in both formats: tf2onnx cannot convert
+    the TensorList loop of `keras.ops.scan` with several carried tensors.
+    """
+
+    def __init__(self, crf, **kwargs):
+        super().__init__(**kwargs)
+        self.crf = crf
+        self.supports_masking = True  # the mask comes from the ids; no mask out
+
+    def compute_mask(self, potentials, mask=None):
+        return None
+
+    def call(self, potentials, ids):
+        from rnnzoo.layers.loops import builtin_loops
+
+        with builtin_loops():
+            return self.crf.decode(potentials, keras.ops.not_equal(ids, 0))[0]
+
+    def compute_output_spec(self, potentials, ids):
+        return keras.KerasTensor(potentials.shape[:2], dtype="int32")
+
+
+def _serving_model(model):
+    """What an exported file computes: the model's call, or a CRF model's Viterbi tags."""
+    from rnnzoo.models.crf_model import CRFModel
+
+    if not isinstance(model, CRFModel):
+        return model
+    ids = model.inputs[0]
+    tags = _ViterbiTags(model.crf_layer(), name=f"{model.name}_viterbi")(model.outputs[0], ids)
+    return keras.Model(model.inputs, tags, name=model.name)
+
+
+def _input_signature(model):
+    """The model's inputs as TensorSpecs with their own names and dtypes."""
     import tensorflow as tf
 
-    # The inputs' own names and dtypes (Keras would ask for a model called once).
     specs = [tf.TensorSpec(t.shape, t.dtype, name=t.name) for t in model.inputs]
-    model.export(path, format="onnx", verbose=False,
-                 input_signature=specs if len(specs) == 1 else [specs])
+    return specs if len(specs) == 1 else [specs]
+
+
+def _onnx_file(model, path, optimize=False):
+    """One Functional model's call as an ONNX file (int8 weights with `optimize`)."""
+    # The inputs' own names and dtypes (Keras would ask for a model called once).
+    if not optimize:
+        model.export(path, format="onnx", verbose=False, input_signature=_input_signature(model))
+        return
+    import os
+    import tempfile
+
+    from onnxruntime.quantization import QuantType
+    from onnxruntime.quantization import quantize_dynamic
+
+    with tempfile.TemporaryDirectory() as folder:
+        plain = os.path.join(folder, "float32.onnx")
+        model.export(plain, format="onnx", verbose=False,
+                     input_signature=_input_signature(model))
+        # EnableSubgraph: the recurrent kernels live in the Loop bodies.
+        quantize_dynamic(plain, path, weight_type=QuantType.QInt8,
+                         extra_options={"EnableSubgraph": True})
+
+
+def _litert_file(model, path, optimize=False):
+    """One Functional model's call as a LiteRT file with builtin ops only.
+
+    The model is traced inside `rnnzoo.layers.loops.builtin_loops()`, so
+    its recurrent loops become builtin `WHILE` ops; `optimize` stores the
+    weights as int8 (dynamic-range quantisation).
+    """
+    import tensorflow as tf
+
+    from rnnzoo.layers.loops import builtin_loops
+
+    settings = dict(target_spec={"supported_ops": [tf.lite.OpsSet.TFLITE_BUILTINS]})
+    if optimize:
+        settings["optimizations"] = [tf.lite.Optimize.DEFAULT]
+    try:
+        with builtin_loops():
+            model.export(path, format="litert", verbose=False,
+                         input_signature=_input_signature(model), **settings)
+    except Exception as error:  # the converter's error lists the ops it lacks
+        import re
+
+        missing = sorted(set(re.findall(r"'tf\.(\w+)' op is neither a custom op nor a flex op",
+                                        str(error))))
+        if not missing:
+            raise
+        raise ValueError(
+            f"format='litert' writes builtin LiteRT ops only, and model {model.name!r} "
+            f"needs TensorFlow ops that have no builtin kernel: {missing}. Received: "
+            f"model {model.name!r}") from error
+
+
+def exported_ops(path):
+    """The operators an exported ONNX or LiteRT file uses, with their counts.
+
+    Loop bodies (ONNX `Loop`, LiteRT `WHILE` subgraphs) are counted too, so
+    a LiteRT file that needs flex kernels shows them as `FlexXxx` /
+    `DELEGATE` entries.
+
+    Args:
+        path: a `.onnx` or `.tflite` file written by `rnnzoo.export`.
+
+    Returns:
+        A dict `{op name: count}`, sorted by name.
+
+    Example:
+
+    >>> import os, tempfile, rnnzoo
+    >>> model = rnnzoo.sequence_classifier(vocabulary_size=20, num_classes=2, units=4)
+    >>> path = rnnzoo.export(model, os.path.join(tempfile.mkdtemp(), "m.tflite"),
+    ...                      format="litert")
+    >>> ops = rnnzoo.exported_ops(path)
+    >>> "WHILE" in ops, any(name.startswith("Flex") for name in ops)
+    (True, False)
+    """
+    import collections
+
+    path = str(path)
+    counts = collections.Counter()
+    if path.endswith(".onnx"):
+        import onnx
+
+        def walk(graph):
+            for node in graph.node:
+                counts[node.op_type] += 1
+                for attribute in node.attribute:
+                    if attribute.type == onnx.AttributeProto.GRAPH:
+                        walk(attribute.g)
+
+        walk(onnx.load(path).graph)
+    elif path.endswith(".tflite"):
+        from ai_edge_litert import schema_py_generated as schema
+
+        with open(path, "rb") as f:
+            tflite = schema.ModelT.InitFromPackedBuf(bytearray(f.read()), 0)
+        names = {getattr(schema.BuiltinOperator, n): n for n in dir(schema.BuiltinOperator)
+                 if not n.startswith("_")}
+        for subgraph in tflite.subgraphs:
+            for op in subgraph.operators:
+                code = tflite.operatorCodes[op.opcodeIndex]
+                builtin = max(code.builtinCode, code.deprecatedBuiltinCode)
+                name = names.get(builtin, str(builtin))
+                if name == "CUSTOM":
+                    name = code.customCode.decode() if code.customCode else "CUSTOM"
+                counts[name] += 1
+    else:
+        raise ValueError(f"Expected a path ending in '.onnx' or '.tflite'. Received: "
+                         f"path={path!r}")
+    return dict(sorted(counts.items()))

@@ -86,16 +86,23 @@ def test_onnx_files_in_onnxruntime_equal_keras_on_a_right_padded_batch(tmp_path)
 
 
 @tensorflow_only
-def test_onnx_refuses_stateful_models_and_bad_formats_before_writing(tmp_path):
+def test_onnx_and_litert_refuse_stateful_models_and_bad_arguments_before_writing(tmp_path):
     seq2seq = rnnzoo.seq2seq(source_vocabulary_size=12, target_vocabulary_size=12, units=8)
     lm = rnnzoo.language_model(vocabulary_size=12, units=8, stateful=True, batch_size=2)
-    with pytest.raises(ValueError, match="cannot carry states.*stateful=True"):
-        rnnzoo.export(lm, str(tmp_path / "lm.onnx"), format="onnx")
-    with pytest.raises(ValueError, match=r"`format` to be one of \['saved_model', 'onnx'\]. "
-                                         r"Received: format='tflite'"):
+    classifier = rnnzoo.sequence_classifier(vocabulary_size=12, num_classes=2, units=4)
+    for fmt, name in (("onnx", "lm.onnx"), ("litert", "lm.tflite")):
+        with pytest.raises(ValueError, match=f"format='{fmt}' cannot carry states.*stateful=True"):
+            rnnzoo.export(lm, str(tmp_path / name), format=fmt)
+    with pytest.raises(ValueError, match=r"`format` to be one of \['saved_model', 'onnx', "
+                                         r"'litert'\]. Received: format='tflite'"):
         rnnzoo.export(lm, str(tmp_path / "lm.tflite"), format="tflite")
+    with pytest.raises(ValueError, match=r"ending in '.tflite' for format='litert'.*"
+                                         r"Received: path='.*clf.onnx'"):
+        rnnzoo.export(classifier, str(tmp_path / "clf.onnx"), format="litert")
     with pytest.raises(ValueError, match="Expected `max_length`.*Received: max_length=None"):
         rnnzoo.export(seq2seq, str(tmp_path / "s"), end_token=2)
+    with pytest.raises(ValueError, match="Expected `optimize=False` with format='saved_model'"):
+        rnnzoo.export(seq2seq, str(tmp_path / "s"), max_length=3, end_token=2, optimize=True)
     assert os.listdir(tmp_path) == []
 
 

@@ -74,11 +74,11 @@ class SequenceAttention(keras.layers.Layer):
             scores = ops.einsum("btd,bsd->bts", query, keys)
         else:
             projected = ops.matmul(query, self.query_kernel)
-            hidden = ops.tanh(projected[:, :, None, :] + keys[:, None, :, :])
+            hidden = ops.tanh(ops.expand_dims(projected, 2) + ops.expand_dims(keys, 1))
             scores = ops.einsum("btsu,u->bts", hidden, self.score_vector)
         scores = ops.cast(scores, "float32")
         if memory_mask is not None:
-            scores = ops.where(ops.cast(memory_mask, "bool")[:, None, :], scores, -1e9)
+            scores = ops.where(ops.expand_dims(ops.cast(memory_mask, "bool"), 1), scores, -1e9)
         weights = ops.softmax(scores, axis=-1)
         context = ops.einsum("bts,bsd->btd", ops.cast(weights, memory.dtype), memory)
         return context, weights
@@ -150,7 +150,7 @@ class AttentionPenalty(keras.layers.Layer):
             steps = ops.cast(ops.shape(attention)[1], "float32")
         else:
             mask = ops.cast(step_mask, "float32")
-            attention = attention * mask[..., None]
+            attention = attention * ops.expand_dims(mask, -1)
             steps = ops.maximum(ops.sum(mask, axis=1), 1.0)
         coverage = ops.sum(ops.square(1.0 - ops.sum(attention, axis=1)), axis=-1)
         self.add_loss(self.weight * ops.mean(coverage / steps))

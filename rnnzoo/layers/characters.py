@@ -52,7 +52,7 @@ class CharacterCNN(keras.layers.Layer):
         shape = ops.shape(inputs)
         if mask is None:
             mask = ops.ones(shape[:-1], "bool")
-        x = inputs * ops.cast(mask, inputs.dtype)[..., None]
+        x = inputs * ops.expand_dims(ops.cast(mask, inputs.dtype), -1)
         x = self.convolution(ops.reshape(x, (-1, shape[2], shape[3])))
         x = ops.reshape(x, (shape[0], shape[1], shape[2], self.filters))
         return self.pooling(x, mask=mask)

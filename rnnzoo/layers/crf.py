@@ -16,6 +16,8 @@ neither the likelihood nor the decoded real steps, and decodes to tag 0.
 import keras
 from keras import ops
 
+from rnnzoo.layers import loops
+
 
 def _prepare(potentials, transitions, mask, start_transitions, end_transitions):
     potentials = ops.cast(ops.convert_to_tensor(potentials), "float32")
@@ -30,6 +32,16 @@ def _prepare(potentials, transitions, mask, start_transitions, end_transitions):
     return potentials, transitions, mask, start, end
 
 
+def _argmax(x, axis):
+    """`argmax` (the first maximum) through an integer argmax.
+
+    Keras' float `argmax` on TensorFlow maps -0.0 with a `Bitcast`, which
+    tf2onnx cannot convert; the maxima as 0/1 integers have no such step.
+    """
+    top = ops.cast(ops.equal(x, ops.max(x, axis=axis, keepdims=True)), "int32")
+    return ops.cast(ops.argmax(top, axis=axis), "int32")
+
+
 def _time_major(x):
     return ops.moveaxis(x, 1, 0)
 
@@ -40,7 +52,7 @@ def _steps(potentials, mask):
     The last channel is the mask. One tensor, because Keras' TensorFlow
     `scan` fails on several inputs whose time axis is unknown when traced.
     """
-    real = ops.cast(mask[:, 1:, None], potentials.dtype)
+    real = ops.cast(ops.expand_dims(mask[:, 1:], -1), potentials.dtype)
     return _time_major(ops.concatenate([potentials[:, 1:], real], axis=-1))
 
 
@@ -79,24 +91,24 @@ def crf_log_likelihood(potentials, tags, transitions, mask=None, start_transitio
     nonempty = ops.cast(lengths > 0, "float32")
 
     # The score of the given tags.
-    unary = ops.squeeze(ops.take_along_axis(potentials, tags[..., None], axis=-1), -1)
+    unary = ops.squeeze(ops.take_along_axis(potentials, ops.expand_dims(tags, -1), axis=-1), -1)
     pair_index = tags[:, :-1] * num_tags + tags[:, 1:]
     pairs = ops.take(ops.reshape(transitions, (-1,)), pair_index)
-    last = ops.squeeze(ops.take_along_axis(tags, ops.maximum(lengths - 1, 0)[:, None], axis=1), 1)
+    last = ops.squeeze(ops.take_along_axis(tags, ops.expand_dims(ops.maximum(lengths - 1, 0), 1), axis=1), 1)
     score = (ops.sum(unary * real, axis=1) + ops.sum(pairs * real[:, 1:], axis=1)
              + (ops.take(start, tags[:, 0]) + ops.take(end, last)) * nonempty)
 
     # The log partition function: the forward algorithm over real steps.
     def step(alpha, inputs):
         potential, real_step = inputs[:, :-1], inputs[:, -1] > 0
-        scores = alpha[:, :, None] + transitions[None]
+        scores = ops.expand_dims(alpha, 2) + ops.expand_dims(transitions, 0)
         new = ops.logsumexp(scores, axis=1) + potential
-        alpha = ops.where(real_step[:, None], new, alpha)
+        alpha = ops.where(ops.expand_dims(real_step, 1), new, alpha)
         return alpha, alpha
 
-    alpha = start[None] + potentials[:, 0]
-    alpha, _ = ops.scan(step, alpha, _steps(potentials, mask))
-    log_z = ops.logsumexp(alpha + end[None], axis=1)
+    alpha = ops.expand_dims(start, 0) + potentials[:, 0]
+    alpha, _ = loops.scan(step, alpha, _steps(potentials, mask))
+    log_z = ops.logsumexp(alpha + ops.expand_dims(end, 0), axis=1)
     return (score - log_z) * nonempty
 
 
@@ -122,32 +134,32 @@ def crf_decode(potentials, transitions, mask=None, start_transitions=None, end_t
     potentials, transitions, mask, start, end = _prepare(
         potentials, transitions, mask, start_transitions, end_transitions)
     num_tags = ops.shape(potentials)[-1]
-    identity = ops.broadcast_to(ops.arange(num_tags, dtype="int32")[None],
+    identity = ops.broadcast_to(ops.expand_dims(ops.arange(num_tags, dtype="int32"), 0),
                                 ops.shape(potentials[:, 0]))
 
     def forward(carry, inputs):
         delta, _ = carry
         potential, real_step = inputs[:, :-1], inputs[:, -1] > 0
-        scores = delta[:, :, None] + transitions[None]
-        best = ops.cast(ops.argmax(scores, axis=1), "int32")
+        scores = ops.expand_dims(delta, 2) + ops.expand_dims(transitions, 0)
+        best = _argmax(scores, axis=1)
         new = ops.max(scores, axis=1) + potential
         # A padded step keeps the scores and points every tag to itself.
-        delta = ops.where(real_step[:, None], new, delta)
-        pointers = ops.where(real_step[:, None], best, identity)
+        delta = ops.where(ops.expand_dims(real_step, 1), new, delta)
+        pointers = ops.where(ops.expand_dims(real_step, 1), best, identity)
         return (delta, pointers), (delta, pointers)
 
-    delta = start[None] + potentials[:, 0]
-    (delta, _), (_, pointers) = ops.scan(forward, (delta, identity), _steps(potentials, mask))
-    final = delta + end[None]
-    last = ops.cast(ops.argmax(final, axis=1), "int32")
+    delta = ops.expand_dims(start, 0) + potentials[:, 0]
+    (delta, _), (_, pointers) = loops.scan(forward, (delta, identity), _steps(potentials, mask))
+    final = delta + ops.expand_dims(end, 0)
+    last = _argmax(final, axis=1)
     best_score = ops.max(final, axis=1)
 
     def backward(tag, step_pointers):
-        previous = ops.squeeze(ops.take_along_axis(step_pointers, tag[:, None], axis=1), 1)
+        previous = ops.squeeze(ops.take_along_axis(step_pointers, ops.expand_dims(tag, 1), axis=1), 1)
         return previous, previous
 
-    _, earlier = ops.scan(backward, last, pointers, reverse=True)
-    tags = ops.concatenate([_time_major(earlier), last[:, None]], axis=1)
+    _, earlier = loops.scan(backward, last, pointers, reverse=True)
+    tags = ops.concatenate([_time_major(earlier), ops.expand_dims(last, 1)], axis=1)
     lengths = ops.sum(ops.cast(mask, "int32"), axis=1)
     tags = ops.where(mask, tags, ops.zeros_like(tags))
     return tags, ops.where(lengths > 0, best_score, ops.zeros_like(best_score))

@@ -62,12 +62,12 @@ class SequencePooling(keras.layers.Layer):
         if mask is None:
             mask = ops.ones(ops.shape(inputs)[:-1], dtype="bool")
         mask = ops.cast(mask, "bool")
-        weights_mask = ops.cast(mask, inputs.dtype)[..., None]
+        weights_mask = ops.expand_dims(ops.cast(mask, inputs.dtype), -1)
         if self.mode == "last":
             positions = ops.arange(steps, dtype="int32")
             last = ops.max(ops.where(mask, positions, -1), axis=-1)
             last = ops.maximum(last, 0)
-            pick = ops.one_hot(last, steps, dtype=inputs.dtype)[..., None]
+            pick = ops.expand_dims(ops.one_hot(last, steps, dtype=inputs.dtype), -1)
             return ops.sum(inputs * pick * weights_mask, axis=-2)
         if self.mode == "mean":
             total = ops.sum(inputs * weights_mask, axis=-2)
@@ -76,14 +76,14 @@ class SequencePooling(keras.layers.Layer):
         if self.mode == "max":
             very_low = ops.cast(-1e9, inputs.dtype)
             pooled = ops.max(ops.where(weights_mask > 0, inputs, very_low), axis=-2)
-            any_real = ops.any(mask, axis=-1)[..., None]
+            any_real = ops.expand_dims(ops.any(mask, axis=-1), -1)
             return ops.where(any_real, pooled, ops.zeros_like(pooled))
         hidden = ops.tanh(ops.matmul(inputs, self.score_kernel) + self.score_bias)
         scores = ops.matmul(hidden, ops.cast(self.score_vector, hidden.dtype))
         scores = ops.cast(scores, "float32")
         scores = ops.where(mask, scores, -1e9)
         weights = ops.softmax(scores, axis=-1)
-        weights = ops.cast(weights, inputs.dtype)[..., None] * weights_mask
+        weights = ops.expand_dims(ops.cast(weights, inputs.dtype), -1) * weights_mask
         return ops.sum(inputs * weights, axis=-2)
 
     def compute_mask(self, inputs, mask=None):

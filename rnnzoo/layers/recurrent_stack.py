@@ -94,13 +94,15 @@ def make_recurrent_layer(
         name=name,
     )
     if cell == "simple":
+        from rnnzoo.layers.fast_rnn import SimpleRNN  # Keras' loop, export-friendly
+
         if identity_init:
-            return keras.layers.SimpleRNN(
+            return SimpleRNN(
                 activation="relu",
                 recurrent_initializer=keras.initializers.Identity(),
                 **common,
             )
-        return keras.layers.SimpleRNN(**common)
+        return SimpleRNN(**common)
     if recurrent_dropout > 0:
         warnings.warn(
             f"Layer '{name}': recurrent_dropout={recurrent_dropout} makes this "

@@ -36,6 +36,8 @@ per-backend loops and backward passes; TensorFlow is imported only by
 import keras
 from keras import ops
 
+from rnnzoo.layers import loops
+
 FAST_BACKENDS = ("tensorflow", "jax")
 
 
@@ -164,15 +166,55 @@ def _time_major(layer, sequences, mask):
     return x, mask_tm
 
 
+def _cell_loop(layer, sequences, initial_state, mask):
+    """Keras' inner loop as `rnnzoo.layers.loops.scan` over the layer's cell (inference).
+
+    What a layer without a fused path (a simple RNN, an LSTM with other
+    activations) runs inside `loops.builtin_loops()`: the cell per step,
+    masked steps keeping the states, the hidden state as the output (true
+    of the simple, LSTM and GRU cells).
+    """
+    x, mask_tm = _time_major(layer, sequences, mask)
+    m = (ops.cast(mask_tm, x.dtype) if mask_tm is not None
+         else ops.ones((ops.shape(x)[0], 1, 1), x.dtype))
+
+    def forward(states, inputs):
+        x_t, m_t = inputs
+        _, new = layer.cell(x_t, list(states), training=False)
+        new = tuple(new) if isinstance(new, (list, tuple)) else (new,)
+        if mask_tm is not None:
+            new = tuple(ops.where(m_t > 0, n, s) for n, s in zip(new, states))
+        return new, new[0]
+
+    states, hs = loops.scan(forward, tuple(initial_state), (x, m))
+    last_output, outputs = _finish(layer, hs, mask_tm)
+    return last_output, outputs, list(states)
+
+
+def _export_loop(layer, sequences, initial_state, mask, training):
+    """`_cell_loop`'s result inside `loops.builtin_loops()` at inference, else None."""
+    if training or not loops.builtin_loops_enabled():
+        return None
+    if isinstance(mask, (list, tuple)):
+        mask = mask[0]
+    if not isinstance(initial_state, (list, tuple)):
+        initial_state = [initial_state]
+    return _cell_loop(layer, sequences, initial_state, mask)
+
+
 class _FusedLoop:
     """The `inner_loop` of both layers: Keras' unless eligible, else the fused one.
 
     Subclasses define `_fused(x, initial_state, mask_tm)`: the time-major
-    states `hs` and the final states, from time-major inputs.
+    states `hs` and the final states, from time-major inputs. An ineligible
+    layer runs `_cell_loop` inside `loops.builtin_loops()` (export).
     """
 
     def inner_loop(self, sequences, initial_state, mask, training=False):
         if fast_path_reason(self) is not None:
+            exported = _export_loop(self, sequences, initial_state, mask, training)
+            if exported is not None:
+                return exported
             return super().inner_loop(sequences, initial_state, mask, training=training)
         if isinstance(mask, (list, tuple)):
             mask = mask[0]
@@ -233,3 +275,29 @@ class GRU(_FusedLoop, keras.layers.GRU):
             xw, ops.convert_to_tensor(cell.recurrent_kernel), bias[1], initial_state[0], mask_tm
         )
         return hs, [hs[-1]]
+
+
+@keras.saving.register_keras_serializable(package="rnnzoo")
+class SimpleRNN(keras.layers.SimpleRNN):
+    """`keras.layers.SimpleRNN`, whose loop exports to LiteRT with builtin ops only.
+
+    Keras' own loop everywhere, except inside `rnnzoo.layers.loops.builtin_loops()`
+    at inference (what `rnnzoo.export(format="litert")` traces), where it
+    runs `rnnzoo.layers.loops.scan`'s buffered loop. Same arguments,
+    variables and results; serialises as `rnnzoo>SimpleRNN`.
+
+    Example:
+
+    >>> import numpy as np
+    >>> layer = SimpleRNN(8)
+    >>> with loops.builtin_loops():
+    ...     exported = layer(np.ones((2, 5, 3), "float32"))
+    >>> np.allclose(exported, layer(np.ones((2, 5, 3), "float32")), atol=1e-6)
+    True
+    """
+
+    def inner_loop(self, sequences, initial_state, mask, training=False):
+        exported = _export_loop(self, sequences, initial_state, mask, training)
+        if exported is not None:
+            return exported
+        return super().inner_loop(sequences, initial_state, mask, training=training)

@@ -3,12 +3,16 @@
 The only TensorFlow code of the fused layers, imported only on the
 TensorFlow backend (by `rnnzoo.layers.fast_rnn.layer`). Shapes as in
 `rnnzoo.layers.fast_rnn.jax_kernels`; the step math is
-`rnnzoo.layers.fast_rnn.steps`.
+`rnnzoo.layers.fast_rnn.steps`. Inside `rnnzoo.layers.loops.builtin_loops()`
+(export) the forward pass is `rnnzoo.layers.loops.scan`'s buffered loop,
+with no custom gradient.
 """
 
 import types
 
 import tensorflow as tf
+
+from rnnzoo.layers import loops
 
 from rnnzoo.layers.fast_rnn.steps import gru_step
 from rnnzoo.layers.fast_rnn.steps import gru_step_grad
@@ -39,6 +43,13 @@ def _prepare(xw, u, mask):
 def lstm(xw, u, h0, c0, mask):
     """Runs the LSTM over all steps: `(hs, c_last)`, `hs` time-major."""
     masked, m, units, u = _prepare(xw, u, mask)
+    if loops.builtin_loops_enabled():
+        def forward(carry, inputs):
+            h, c = lstm_step(OPS, units, masked, *carry, *inputs, u)[:2]
+            return (h, c), h
+
+        (_, c_last), hs = loops.scan(forward, (h0, c0), (xw, m))
+        return hs, c_last
 
     @tf.custom_gradient
     def run(xw, u, h0, c0, m):
@@ -80,6 +91,12 @@ def lstm(xw, u, h0, c0, mask):
 def gru(xw, u, rb, h0, mask):
     """Runs the GRU (reset after) over all steps: `hs`, time-major."""
     masked, m, units, u = _prepare(xw, u, mask)
+    if loops.builtin_loops_enabled():
+        def forward(h, inputs):
+            h = gru_step(OPS, units, masked, h, *inputs, u, rb)[0]
+            return h, h
+
+        return loops.scan(forward, h0, (xw, m))[1]
 
     @tf.custom_gradient
     def run(xw, u, rb, h0, m):

@@ -1,0 +1,140 @@
+"""Every preset, tiny, exported to ONNX and LiteRT: the files' outputs equal Keras'.
+
+Each file is read back in a fresh Python process that imports NumPy and
+onnxruntime / ai_edge_litert only (neither TensorFlow nor rnnzoo), on a
+right-padded batch of different lengths. An encoder-decoder preset is
+exported as its encoder and one-step decoder, each checked on its own.
+"""
+
+import json
+import os
+import subprocess
+import sys
+
+import keras
+import numpy as np
+import pytest
+
+import rnnzoo
+from rnnzoo.data_checks import input_vocabularies
+from rnnzoo.decoding import export as export_module
+from rnnzoo.decoding.inference import decoder_step_model
+from rnnzoo.decoding.inference import encoder_model
+from rnnzoo.models import presets
+
+pytestmark = pytest.mark.skipif(keras.backend.backend() != "tensorflow",
+                                reason="the converters read a TensorFlow graph")
+
+RUNNER = """
+import json, sys
+import numpy as np
+cases = json.load(open(sys.argv[1]))
+for case in cases:
+    feeds = dict(np.load(case["inputs"]))
+    if case["path"].endswith(".onnx"):
+        import onnxruntime
+        session = onnxruntime.InferenceSession(case["path"])
+        outputs = session.run(None, {i.name: feeds[i.name] for i in session.get_inputs()})
+    else:
+        from ai_edge_litert.interpreter import Interpreter
+        runner = Interpreter(model_path=case["path"]).get_signature_runner()
+        got = runner(**feeds)
+        outputs = [got[k] for k in sorted(got, key=lambda k: int(k.rsplit("_", 1)[-1]))]
+    np.savez(case["output"], *outputs)
+assert "tensorflow" not in sys.modules and "rnnzoo" not in sys.modules
+"""
+
+LENGTHS = [7, 3, 5, 1]
+
+
+def tiny_preset(name, **overrides):
+    """A preset at a few units: same builder and options, small widths and vocabularies."""
+    builder, config = presets.preset_config(name)
+    config = dict(config)
+    for key in ("units", "embedding_dim"):
+        if key in config:
+            config[key] = 8
+    for key in ("vocabulary_size", "source_vocabulary_size", "target_vocabulary_size"):
+        if key in config:
+            config[key] = 20
+    if "feature_grid_shape" in config:
+        config["feature_grid_shape"] = (6, 5)
+    if "sequence_length" in config:
+        config["sequence_length"] = 9
+    return getattr(rnnzoo, builder)(**{**config, **overrides})
+
+
+def _feeds(model, seed):
+    """Inputs for `model`, by name: right-padded ids (lengths 7, 3, 5, 1), floats, masks."""
+    rng = np.random.default_rng(seed)
+    real = np.arange(max(LENGTHS))[None] < np.array(LENGTHS)[:, None]
+    sizes = input_vocabularies(model)
+    feeds = {}
+    for index, tensor in enumerate(model.inputs):
+        shape = [len(LENGTHS) if i == 0 else (d or max(LENGTHS))
+                 for i, d in enumerate(tensor.shape)]
+        dtype = keras.backend.standardize_dtype(tensor.dtype)
+        if "int" in dtype:
+            ids = rng.integers(1, sizes.get(index, (20,))[0], shape).astype(dtype)
+            feeds[tensor.name] = (np.where(real[:, :shape[1]], ids, 0) if len(shape) == 2
+                                  else ids)
+        elif dtype == "bool":
+            feeds[tensor.name] = real[:, :shape[1]]
+        else:
+            feeds[tensor.name] = rng.normal(size=shape).astype(dtype)
+    return feeds
+
+
+def _served(model):
+    """`(name, Functional model)` of each file `rnnzoo.export` writes for `model`."""
+    try:
+        if rnnzoo.decoding.inference.decoder_prefix(model) != model.name:
+            return [("encoder", encoder_model(model)), ("step", decoder_step_model(model))]
+    except ValueError:
+        pass
+    return [("", export_module._serving_model(model))]
+
+
+CASES = [(name, dict()) for name in presets.PRESETS] + [
+    ("bilstm_tagger", dict(crf=True, character_vocabulary_size=12)),
+    ("bilstm_sentiment", dict(pooling="attention", num_layers=2)),
+]
+
+
+@pytest.mark.parametrize("fmt", ["onnx", "litert"])
+def test_every_preset_exports_and_its_file_equals_keras_without_tensorflow(tmp_path, fmt):
+    cases, expected = [], {}
+    for k, (name, overrides) in enumerate(CASES):
+        keras.utils.set_random_seed(k)
+        model = tiny_preset(name, **overrides)
+        extension = export_module.EXTENSIONS[fmt]
+        path = str(tmp_path / f"{k}_{name}")
+        served = _served(model)
+        target = path if served[0][0] else path + extension
+        assert rnnzoo.export(model, target, format=fmt) == target
+        for part, serving in served:
+            file = os.path.join(path, part + extension) if part else target
+            feeds = _feeds(serving, seed=k)
+            np.savez(tmp_path / f"{k}_{part}_in.npz", **feeds)
+            outputs = serving(feeds if len(feeds) > 1 else next(iter(feeds.values())))
+            outputs = outputs if isinstance(outputs, (list, tuple)) else [outputs]
+            key = f"{k}_{name}_{part}"
+            expected[key] = [keras.ops.convert_to_numpy(o) for o in outputs]
+            cases.append(dict(path=file, inputs=str(tmp_path / f"{k}_{part}_in.npz"),
+                              output=str(tmp_path / f"{key}_out.npz"), key=key))
+            ops = rnnzoo.exported_ops(file)
+            assert not [op for op in ops if op.startswith("Flex") or op == "DELEGATE"], ops
+    with open(tmp_path / "cases.json", "w") as f:
+        json.dump(cases, f)
+    done = subprocess.run([sys.executable, "-c", RUNNER, str(tmp_path / "cases.json")],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    for case in cases:
+        got = np.load(case["output"])
+        want = expected[case["key"]]
+        assert len(got.files) == len(want), case["key"]
+        for i, array in enumerate(want):
+            assert got[f"arr_{i}"].shape == array.shape, case["key"]
+            np.testing.assert_allclose(got[f"arr_{i}"], array, atol=1e-5, rtol=1e-5,
+                                       err_msg=case["key"])
+
