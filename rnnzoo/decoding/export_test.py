@@ -1,3 +1,4 @@
+import functools
 import json
 import os
 import subprocess
@@ -117,22 +118,59 @@ def test_export_errors_name_the_argument(tmp_path):
                     states["memory"], states["memory_mask"])
 
 
-def test_onnx_encoder_and_step_decode_in_plain_onnxruntime_like_decode(tmp_path):
-    """rnnzoo/decoding/onnx_greedy.py, run with NumPy and onnxruntime only, gives decode's ids."""
+PORTABLE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "portable_greedy.py")
+# Runs portable_greedy.py as a script, then checks it imported neither TensorFlow nor rnnzoo.
+RUN_PORTABLE = ("import runpy, sys; sys.argv = sys.argv[1:]; runpy.run_path(sys.argv[0], "
+                "run_name='__main__'); assert 'tensorflow' not in sys.modules "
+                "and 'rnnzoo' not in sys.modules")
+
+
+def _portable(tmp_path, *args):
+    done = subprocess.run([sys.executable, "-c", RUN_PORTABLE, PORTABLE, *map(str, args)],
+                          capture_output=True, text=True, timeout=120, cwd=str(tmp_path))
+    assert done.returncode == 0, done.stderr[-3000:]
+    return np.load(args[3] if args[0] == "--lm" else args[2])
+
+
+@pytest.mark.parametrize("fmt", ["onnx", "litert"])
+def test_encoder_and_step_files_decode_without_tensorflow_like_decode(tmp_path, fmt):
+    """portable_greedy.py, with NumPy and onnxruntime / ai_edge_litert only, gives decode's ids."""
     model = trained_reverse_model()
     source, _, expected = reverse_data(40, seed=3)
-    folder = rnnzoo.export(model, str(tmp_path / "reverse"), format="onnx")
-    assert sorted(os.listdir(folder)) == ["encoder.onnx", "step.onnx"]
+    folder = rnnzoo.export(model, str(tmp_path / "reverse"), format=fmt)
+    extension = ".onnx" if fmt == "onnx" else ".tflite"
+    assert sorted(os.listdir(folder)) == ["encoder" + extension, "step" + extension]
     ids = rnnzoo.decode(model, source, max_length=7, start_token=START, end_token=END)
     np.save(tmp_path / "source.npy", source.astype("int32"))
-    script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "onnx_greedy.py")
-    check = ("import runpy, sys; sys.argv = sys.argv[1:]; runpy.run_path(sys.argv[0], "
-             "run_name='__main__'); assert 'tensorflow' not in sys.modules "
-             "and 'rnnzoo' not in sys.modules")
-    done = subprocess.run(
-        [sys.executable, "-c", check, script, folder, str(tmp_path / "source.npy"),
-         str(tmp_path / "ids.npy"), "7", str(START), str(END)],
-        capture_output=True, text=True, timeout=120, cwd=str(tmp_path))
-    assert done.returncode == 0, done.stderr[-3000:]
-    np.testing.assert_array_equal(np.load(tmp_path / "ids.npy"), ids)
+    got = _portable(tmp_path, folder, tmp_path / "source.npy", tmp_path / "ids.npy", 7, START,
+                    END, extension)
+    np.testing.assert_array_equal(got, ids)
     assert (ids == expected[:, :7]).mean() > 0.9  # the trained model reverses
+
+
+@functools.lru_cache(maxsize=None)
+def trained_counting_lm():
+    """A language model trained to count: after token k comes k + 1 (3..11), then the end, 2."""
+    keras.utils.set_random_seed(0)
+    rows = [list(range(first, 12)) + [2] for first in range(3, 11)] * 16
+    width = max(len(r) for r in rows)
+    ids = np.array([r + [0] * (width - len(r)) for r in rows], "int32")
+    lm = rnnzoo.language_model(vocabulary_size=12, units=16, embedding_dim=8, num_layers=2,
+                               name="counter")
+    lm.compile(optimizer=keras.optimizers.Adam(0.02), loss="sparse_categorical_crossentropy")
+    lm.fit(ids[:, :-1], ids[:, 1:], epochs=40, batch_size=32, verbose=0)
+    return lm
+
+
+@pytest.mark.parametrize("fmt", ["onnx", "litert"])
+def test_a_language_models_step_file_continues_prompts_like_decode(tmp_path, fmt):
+    lm = trained_counting_lm()
+    prompts = np.array([[3, 4, 5], [7, 0, 0], [4, 5, 0], [9, 10, 0]], "int32")
+    extension = ".onnx" if fmt == "onnx" else ".tflite"
+    path = rnnzoo.export(rnnzoo.decoder_step_model(lm), str(tmp_path / f"step{extension}"),
+                         format=fmt)
+    ids = rnnzoo.decode(lm, prompts, max_length=8, end_token=2)
+    np.testing.assert_array_equal(ids[1, :6], [8, 9, 10, 11, 2, 0])  # it learned to count
+    np.save(tmp_path / "prompts.npy", prompts)
+    got = _portable(tmp_path, "--lm", path, tmp_path / "prompts.npy", tmp_path / "ids.npy", 8, 2)
+    np.testing.assert_array_equal(got, ids)

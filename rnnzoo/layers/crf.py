@@ -107,7 +107,7 @@ def crf_log_likelihood(potentials, tags, transitions, mask=None, start_transitio
         return alpha, alpha
 
     alpha = ops.expand_dims(start, 0) + potentials[:, 0]
-    alpha, _ = loops.scan(step, alpha, _steps(potentials, mask))
+    alpha, _ = loops.scan(step, alpha, _steps(potentials, mask), like=lambda a: a)
     log_z = ops.logsumexp(alpha + ops.expand_dims(end, 0), axis=1)
     return (score - log_z) * nonempty
 
@@ -149,7 +149,8 @@ def crf_decode(potentials, transitions, mask=None, start_transitions=None, end_t
         return (delta, pointers), (delta, pointers)
 
     delta = ops.expand_dims(start, 0) + potentials[:, 0]
-    (delta, _), (_, pointers) = loops.scan(forward, (delta, identity), _steps(potentials, mask))
+    (delta, _), (_, pointers) = loops.scan(forward, (delta, identity), _steps(potentials, mask),
+                                           like=lambda carry: carry)
     final = delta + ops.expand_dims(end, 0)
     last = _argmax(final, axis=1)
     best_score = ops.max(final, axis=1)
@@ -158,7 +159,7 @@ def crf_decode(potentials, transitions, mask=None, start_transitions=None, end_t
         previous = ops.squeeze(ops.take_along_axis(step_pointers, ops.expand_dims(tag, 1), axis=1), 1)
         return previous, previous
 
-    _, earlier = loops.scan(backward, last, pointers, reverse=True)
+    _, earlier = loops.scan(backward, last, pointers, reverse=True, like=lambda tag: tag)
     tags = ops.concatenate([_time_major(earlier), ops.expand_dims(last, 1)], axis=1)
     lengths = ops.sum(ops.cast(mask, "int32"), axis=1)
     tags = ops.where(mask, tags, ops.zeros_like(tags))

@@ -53,7 +53,7 @@ def builtin_loops_enabled():
     return getattr(_STATE, "enabled", False)
 
 
-def scan(step, init, xs, reverse=False):
+def scan(step, init, xs, reverse=False, like=None):
     """`keras.ops.scan(step, init, xs, reverse=reverse)`; the buffered loop in `builtin_loops()`.
 
     Args:
@@ -63,6 +63,11 @@ def scan(step, init, xs, reverse=False):
         xs: a tensor or a tuple of tensors with time as their first axis.
         reverse: run from the last step to the first (outputs stay in time
             order, as `keras.ops.scan`).
+        like: optional `carry -> y`-shaped tensors (e.g. `lambda c: c[0]`
+            when each output is the carry's first entry), for the buffers'
+            shapes. Without it one extra step on zero inputs gives them, and
+            the weights it reads appear outside the loop too (twice in a
+            LiteRT file).
 
     Returns:
         `(last carry, ys)`, `ys` stacked along a new first (time) axis.
@@ -85,9 +90,11 @@ def scan(step, init, xs, reverse=False):
     def at(t):
         return tree.pack_sequence_as(xs, [x[t] for x in flat])
 
-    # The outputs' shapes, from one step on zeros (`xs` may have no step at all).
-    zeros = tree.pack_sequence_as(xs, [ops.zeros(ops.shape(x)[1:], x.dtype) for x in flat])
-    _, structure = step(init, zeros)
+    if like is not None:
+        structure = like(init)
+    else:  # one step on zeros (`xs` may have no step at all)
+        zeros = tree.pack_sequence_as(xs, [ops.zeros(ops.shape(x)[1:], x.dtype) for x in flat])
+        _, structure = step(init, zeros)
     buffers = [ops.zeros((steps, *ops.shape(y)), y.dtype) for y in tree.flatten(structure)]
 
     def body(i, carry, buffers):

@@ -186,7 +186,7 @@ def _cell_loop(layer, sequences, initial_state, mask):
             new = tuple(ops.where(m_t > 0, n, s) for n, s in zip(new, states))
         return new, new[0]
 
-    states, hs = loops.scan(forward, tuple(initial_state), (x, m))
+    states, hs = loops.scan(forward, tuple(initial_state), (x, m), like=lambda s: s[0])
     last_output, outputs = _finish(layer, hs, mask_tm)
     return last_output, outputs, list(states)
 

@@ -48,7 +48,7 @@ def lstm(xw, u, h0, c0, mask):
             h, c = lstm_step(OPS, units, masked, *carry, *inputs, u)[:2]
             return (h, c), h
 
-        (_, c_last), hs = loops.scan(forward, (h0, c0), (xw, m))
+        (_, c_last), hs = loops.scan(forward, (h0, c0), (xw, m), like=lambda c: c[0])
         return hs, c_last
 
     @tf.custom_gradient
@@ -96,7 +96,7 @@ def gru(xw, u, rb, h0, mask):
             h = gru_step(OPS, units, masked, h, *inputs, u, rb)[0]
             return h, h
 
-        return loops.scan(forward, h0, (xw, m))[1]
+        return loops.scan(forward, h0, (xw, m), like=lambda h: h)[1]
 
     @tf.custom_gradient
     def run(xw, u, rb, h0, m):
