@@ -12,6 +12,7 @@ import json
 import os
 import re
 
+import keras
 import numpy as np
 import pytest
 
@@ -29,6 +30,7 @@ pytestmark = pytest.mark.skipif(
 # The two tests of the sentiment run on one pytest-xdist worker (`--dist
 # loadgroup`), so that its module-scoped run happens once, not once per worker.
 SENTIMENT_RUN = pytest.mark.xdist_group("tests.recipes_text_test.sentiment_run")
+NAMES_RUN = pytest.mark.xdist_group("tests.recipes_text_test.names_run")  # the same, for names
 
 
 def _run(task, tmp_path_factory, *flags):
@@ -63,6 +65,7 @@ def textgen_run(tmp_path_factory):
                 "--sample-length", "40")
 
 
+@NAMES_RUN
 def test_names_quick_beats_majority_and_round_trips(names_run, capsys):
     module, out, metrics = names_run
     # Majority class (English) is ~0.30 of the test names.
@@ -84,6 +87,33 @@ def test_names_quick_beats_majority_and_round_trips(names_run, capsys):
     for line in lines[1:4] + lines[5:8] + lines[9:12]:
         match = re.fullmatch(r"\((-?\d+\.\d\d)\) (\w+)", line)
         assert match and float(match.group(1)) <= 0 and match.group(2) in LANGUAGES
+
+
+@NAMES_RUN
+@pytest.mark.skipif(keras.backend.backend() != "tensorflow",
+                    reason="the LiteRT converter reads a TensorFlow graph")
+def test_names_member_in_litert_int8_loses_at_most_half_a_point(names_run, tmp_path):
+    """The trained RNN member, exported float32 and int8, scored in the LiteRT interpreter."""
+    from rnnzoo.data.datasets import load_names
+    from rnnzoo.decoding.portable_greedy import open_model
+
+    _, out, _ = names_run
+    ensemble = rnnzoo.load_model(os.path.join(out, "model.keras"), compile=False)
+    member, chars = ensemble.get_layer("names_rnn_1"), ensemble.get_layer("names_chars")
+    test = load_names().test
+    ids = np.asarray(chars(np.asarray(test.x, dtype=object))).astype("int32")
+    keras_accuracy = np.mean(member.predict(ids, verbose=0).argmax(-1) == test.y)
+    accuracy = {}
+    for optimize in (False, True):
+        path = rnnzoo.export(member, str(tmp_path / f"m_{optimize}.tflite"), format="litert",
+                             optimize=optimize)
+        shapes, run = open_model(path)
+        name = next(iter(shapes))
+        predicted = np.concatenate([run({name: ids[i:i + 128]})[0].argmax(-1)
+                                    for i in range(0, len(ids), 128)])
+        accuracy[optimize] = np.mean(predicted == test.y)
+    assert accuracy[False] == keras_accuracy  # float32: the same predictions
+    assert accuracy[True] >= accuracy[False] - 0.005, accuracy
 
 
 @SENTIMENT_RUN

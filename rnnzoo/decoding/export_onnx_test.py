@@ -106,12 +106,14 @@ def test_onnx_and_litert_refuse_stateful_models_and_bad_arguments_before_writing
     assert os.listdir(tmp_path) == []
 
 
-def test_the_reference_loop_in_the_docs_is_onnx_greedy_py():
-    """docs/decoding.md shows rnnzoo/decoding/onnx_greedy.py's loop as it is."""
+def test_the_reference_loop_in_the_docs_is_portable_greedy_py():
+    """docs/decoding.md shows rnnzoo/decoding/portable_greedy.py's loops as they are."""
     root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    source = open(os.path.join(root, "rnnzoo", "decoding", "onnx_greedy.py")).read()
-    function = source[source.index("def greedy("):source.index('\n\n\nif __name__')]
-    assert function in open(os.path.join(root, "docs", "decoding.md")).read()
+    source = open(os.path.join(root, "rnnzoo", "decoding", "portable_greedy.py")).read()
+    docs = open(os.path.join(root, "docs", "decoding.md")).read()
+    for name in ("_loop", "greedy", "greedy_lm"):
+        start = source.index(f"def {name}(")
+        assert source[start:source.index("\n\n\n", start)] in docs, name
 
 
 EXPORT_ON_TENSORFLOW = """
