@@ -70,9 +70,11 @@ def _loop(run, token_name, state_names, constants, states, token, max_length, en
     return ids
 
 
-def greedy(folder, source, max_length, start_token, end_token, pad_id=0, extension=".onnx"):
-    source_shape, encode = open_model(f"{folder}/encoder{extension}")
-    shapes, step = open_model(f"{folder}/step{extension}")
+def greedy(folder, source, max_length, start_token, end_token, pad_id=0, extension=".onnx",
+           opened=None):
+    """`opened`: the `open_model` pairs of the encoder and step files, to reuse across calls."""
+    (source_shape, encode), (shapes, step) = opened or [
+        open_model(f"{folder}/{part}{extension}") for part in ("encoder", "step")]
     token_name, state_names, constant_names = _step_names(shapes)
     encoded = encode({next(iter(source_shape)): source})
     constants = dict(zip(constant_names, encoded))  # encoder: [memory, memory_mask], states...
