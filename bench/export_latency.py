@@ -3,11 +3,12 @@
 Two models at full size (latency does not depend on the weights' values),
 on the Keras backend this runs under:
 
-1. The names classifier (`rnnzoo.build("char_gru_name_classifier")`, 18
-   classes, names of 12 characters): Keras `model.predict(x)`; Keras direct
-   call `model(x, training=False)` (converted to NumPy); onnxruntime and the
-   LiteRT interpreter on the files `rnnzoo.export(model, path,
-   format="onnx"|"litert", optimize=False|True)` writes.
+1. The names classifier (`rnnzoo.build("char_gru_name_classifier")` with
+   `recipes/names.py`'s RNN settings, 18 classes, names of 12 characters):
+   Keras `model.predict(x)`; Keras direct call `model(x, training=False)`
+   (converted to NumPy); onnxruntime and the LiteRT interpreter on the files
+   `rnnzoo.export(model, path, format="onnx"|"litert", optimize=False|True)`
+   writes.
 2. A 50-token greedy decode of the translation-size seq2seq
    (`rnnzoo.build("lstm_seq2seq_attention")`: 8,000-word vocabularies,
    BiLSTM encoder, 256 units, Luong attention; 20-token sources):
@@ -39,10 +40,15 @@ import numpy as np  # noqa: E402
 import quiet  # noqa: E402
 import rnnzoo  # noqa: E402
 import train_throughput as tt  # noqa: E402
+from rnnzoo.tasks import names  # noqa: E402
 from rnnzoo.decoding.portable_greedy import greedy  # noqa: E402
 from rnnzoo.decoding.portable_greedy import open_model  # noqa: E402
 
-PRESETS = {"names": dict(preset="char_gru_name_classifier", vocabulary_size=60),
+# The names classifier as recipes/names.py trains it (the preset with the task's
+# RNN settings: 2 x 128 BiGRU, attention pooling; bench/export_int8.py scores
+# the trained one), and the translation-size seq2seq.
+PRESETS = {"names": dict(preset="char_gru_name_classifier", vocabulary_size=60,
+                         **names.Config().rnn),
            "seq2seq": dict(preset="lstm_seq2seq_attention")}
 # file -> (format, optimize); a seq2seq "file" is a folder (encoder + step).
 FILES = {"onnx": ("onnx", False), "onnx_int8": ("onnx", True),

@@ -103,7 +103,7 @@ CASES = [(name, dict()) for name in presets.PRESETS] + [
 
 @pytest.mark.parametrize("fmt", ["onnx", "litert"])
 def test_every_preset_exports_and_its_file_equals_keras_without_tensorflow(tmp_path, fmt):
-    cases, expected = [], {}
+    cases, expected, models = [], {}, {}
     for k, (name, overrides) in enumerate(CASES):
         keras.utils.set_random_seed(k)
         model = tiny_preset(name, **overrides)
@@ -119,6 +119,7 @@ def test_every_preset_exports_and_its_file_equals_keras_without_tensorflow(tmp_p
             outputs = serving(feeds if len(feeds) > 1 else next(iter(feeds.values())))
             outputs = outputs if isinstance(outputs, (list, tuple)) else [outputs]
             key = f"{k}_{name}_{part}"
+            models[key] = (serving, feeds)
             expected[key] = [keras.ops.convert_to_numpy(o) for o in outputs]
             cases.append(dict(path=file, inputs=str(tmp_path / f"{k}_{part}_in.npz"),
                               output=str(tmp_path / f"{key}_out.npz"), key=key))
@@ -137,6 +138,13 @@ def test_every_preset_exports_and_its_file_equals_keras_without_tensorflow(tmp_p
             assert got[f"arr_{i}"].shape == array.shape, case["key"]
             np.testing.assert_allclose(got[f"arr_{i}"], array, atol=1e-5, rtol=1e-5,
                                        err_msg=case["key"])
+    # Padding changes nothing: the 3-token row alone, unpadded, gives the file's output.
+    serving, feeds = models[f"{len(CASES) - 1}_bilstm_sentiment_"]
+    alone = serving(next(iter(feeds.values()))[1:2, :LENGTHS[1]])
+    got = np.load(cases[-1]["output"])["arr_0"]
+    assert not np.allclose(got[1], got[2])
+    np.testing.assert_allclose(got[1], keras.ops.convert_to_numpy(alone)[0], atol=1e-5)
+    assert not [f for f in os.listdir(tmp_path) if f.startswith(".tmp")]  # none left behind
 
 
 

@@ -8,3 +8,4 @@ from rnnzoo.layers.masks import PaddingMask
 from rnnzoo.layers.masks import TimeSlice
 from rnnzoo.layers.pooling import SequencePooling
 from rnnzoo.layers.recurrent_stack import recurrent_stack
+from rnnzoo.layers.word_dropout import WordDropout

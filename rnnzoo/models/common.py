@@ -3,6 +3,7 @@
 import keras
 
 from rnnzoo.layers.masks import PaddingMask
+from rnnzoo.layers.word_dropout import WordDropout
 from rnnzoo.validation import check_choice
 from rnnzoo.validation import check_exactly_one
 from rnnzoo.validation import check_fraction
@@ -20,13 +21,16 @@ def sequence_input(
     batch_size=None,
     prefix=None,
     embedding_dropout=0.0,
+    word_dropout=0.0,
 ):
     """Creates the sequence input of a builder: token ids or float features.
 
     Token ids are padded with 0 (`Embedding(mask_zero=True)` and an explicit
     `PaddingMask`); float features may be masked with `mask_value`. With
     `embedding_dropout`, whole embedding channels are dropped during
-    training (`SpatialDropout1D`, `{prefix}_embedding_dropout`).
+    training (`SpatialDropout1D`, `{prefix}_embedding_dropout`); with
+    `word_dropout`, ids are replaced by the unknown id 1 in training
+    (`rnnzoo.layers.WordDropout`, `{prefix}_word_dropout`).
 
     Returns:
         `(inputs, x, mask)`: the `keras.Input`, the `(batch, time, dim)`
@@ -43,8 +47,13 @@ def sequence_input(
         )
         x, mask = token_embedding(inputs, prefix, vocabulary_size=vocabulary_size,
                                   embedding_dim=embedding_dim,
-                                  embedding_dropout=embedding_dropout)
+                                  embedding_dropout=embedding_dropout,
+                                  word_dropout=word_dropout)
         return inputs, x, mask
+    if word_dropout:
+        raise ValueError("Word dropout replaces token ids: it needs `vocabulary_size`. "
+                         f"Received: word_dropout={word_dropout!r} with "
+                         f"num_features={num_features!r}")
     num_features = check_positive_int("num_features", num_features)
     inputs = keras.Input(
         shape=(sequence_length, num_features), batch_size=batch_size,
@@ -56,12 +65,14 @@ def sequence_input(
     return inputs, x, getattr(x, "_keras_mask", None)
 
 
-def token_embedding(tokens, prefix, *, vocabulary_size, embedding_dim, embedding_dropout=0.0):
+def token_embedding(tokens, prefix, *, vocabulary_size, embedding_dim, embedding_dropout=0.0,
+                    word_dropout=0.0):
     """The padding mask and embedding of `(batch, time)` token ids (0 = padding).
 
     Layers `{prefix}_padding_mask`, `{prefix}_embedding` (`mask_zero=True`)
     and, with `embedding_dropout`, `{prefix}_embedding_dropout`
-    (`SpatialDropout1D`: whole embedding channels dropped in training).
+    (`SpatialDropout1D`: whole embedding channels dropped in training); with
+    `word_dropout`, `{prefix}_word_dropout` before the embedding.
 
     Returns:
         `(x, mask)`: the `(batch, time, embedding_dim)` embeddings and the
@@ -70,6 +81,8 @@ def token_embedding(tokens, prefix, *, vocabulary_size, embedding_dim, embedding
     vocabulary_size = check_positive_int("vocabulary_size", vocabulary_size)
     embedding_dim = check_positive_int("embedding_dim", embedding_dim)
     mask = PaddingMask(name=f"{prefix}_padding_mask")(tokens)
+    if check_fraction("word_dropout", word_dropout) > 0:
+        tokens = WordDropout(word_dropout, name=f"{prefix}_word_dropout")(tokens)
     x = keras.layers.Embedding(
         vocabulary_size, embedding_dim, mask_zero=True, name=f"{prefix}_embedding",
     )(tokens)

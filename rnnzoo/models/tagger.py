@@ -21,6 +21,7 @@ def sequence_tagger(
     sequence_length=None,
     mask_value=None,
     embedding_dropout=0.0,
+    word_dropout=0.0,
     character_vocabulary_size=None,
     character_embedding_dim=32,
     character_units=64,
@@ -66,6 +67,9 @@ def sequence_tagger(
         mask_value: the input (see `rnnzoo.sequence_classifier`).
         embedding_dropout: rate of whole word-embedding channels dropped in
             training (`{name}_embedding_dropout`).
+        word_dropout: rate of word ids replaced by the unknown id 1 in
+            training (`{name}_word_dropout`, `rnnzoo.layers.WordDropout`), so
+            the unknown-word embedding learns from real contexts.
         character_vocabulary_size: character ids (0 pads; every id is
             below it); None: words only.
         character_embedding_dim: character embedding width.
@@ -102,6 +106,7 @@ def sequence_tagger(
         name, vocabulary_size=vocabulary_size, num_features=num_features,
         embedding_dim=embedding_dim, sequence_length=sequence_length,
         mask_value=mask_value, embedding_dropout=embedding_dropout,
+        word_dropout=word_dropout,
     )
     if character_vocabulary_size is not None:
         if vocabulary_size is None:

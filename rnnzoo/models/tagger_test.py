@@ -55,7 +55,8 @@ def test_crf_tagger_with_characters(tmp_path):
     tags = (ids % 4) * (ids > 0)
     config = dict(vocabulary_size=20, embedding_dim=6, character_vocabulary_size=12,
                   character_embedding_dim=5, character_units=7, num_classes=4, units=6,
-                  bidirectional=True, crf=True, embedding_dropout=0.1, name="crf_tagger")
+                  bidirectional=True, crf=True, embedding_dropout=0.1, word_dropout=0.2,
+                  name="crf_tagger")
     # Padding invariance (words and characters), gradients to every weight
     # (transitions included), a fit step lowering the CRF loss, `.keras`
     # round trip, mixed precision: the shared checks.
@@ -65,7 +66,7 @@ def test_crf_tagger_with_characters(tmp_path):
     assert isinstance(model, CRFModel)
     names = {layer.name for layer in model.layers}
     assert {"crf_tagger_character_embedding", "crf_tagger_character_cnn",
-            "crf_tagger_word_features", "crf_tagger_crf"} <= names
+            "crf_tagger_word_features", "crf_tagger_crf", "crf_tagger_word_dropout"} <= names
     # `predict` is the Viterbi path of the potentials, 0 on padded steps.
     crf = model.get_layer("crf_tagger_crf")
     crf.transitions.assign(rng.normal(size=(4, 4)).astype("float32"))

@@ -84,6 +84,7 @@ class Config:
     character_units: int = field(64, "character CNN filters")
     dropout: float = field(0.3, "dropout between BiLSTM layers and before the output")
     embedding_dropout: float = field(0.25, "rate of word-embedding channels dropped")
+    word_dropout: float = field(0.0, "rate of training words replaced by the unknown word")
     learning_rate: float = field(2e-3, "Adam learning rate")
     patience: int | None = field(3, "epochs without a better validation accuracy before "
                                     "stopping")
@@ -248,7 +249,7 @@ def build(variant, vocab, config, name=None):
     characters = options.get("characters", False)
     return rnnzoo.sequence_tagger(**{
         **dict(vocabulary_size=len(vocab.words), embedding_dim=config.embedding_dim,
-               embedding_dropout=config.embedding_dropout,
+               embedding_dropout=config.embedding_dropout, word_dropout=config.word_dropout,
                character_vocabulary_size=len(vocab.characters) if characters else None,
                character_embedding_dim=config.character_embedding_dim,
                character_units=config.character_units,
