@@ -95,7 +95,9 @@ def export(model, path, *, format="saved_model", max_length=None, end_token=None
 
     format = check_choice("format", format, FORMATS)
     if format != "saved_model":
-        return _export_graphs(model, path, format, optimize)
+        return _export_graphs(model, path, format, optimize, max_length=max_length,
+                              start_token=start_token, end_token=end_token,
+                              sampler=sampler, pad_id=pad_id)
     if optimize:
         raise ValueError("Expected `optimize=False` with format='saved_model' (int8 weights "
                          "are written by format='onnx' and 'litert'). Received: optimize=True")
@@ -271,7 +273,7 @@ def _write_atomically(archive, path):
         archive.write_out(tmp, verbose=False)
 
 
-def _export_graphs(model, path, format, optimize):
+def _export_graphs(model, path, format, optimize, **decoding):
     """The model's forward call as one ONNX / LiteRT file at `path` (Keras' exporter).
 
     Right-padded token inputs keep their meaning: the padding mask is
@@ -281,8 +283,10 @@ def _export_graphs(model, path, format, optimize):
     sequence_generator: its forward call is teacher forcing) becomes a
     folder at `path` holding `encoder.<ext>` (`rnnzoo.encoder_model`) and
     `step.<ext>` (`rnnzoo.decoder_step_model`), which
-    `rnnzoo/decoding/onnx_greedy.py` and `litert_greedy.py` decode without
-    TensorFlow. Stateful models are refused before anything is written.
+    `rnnzoo/decoding/portable_greedy.py` decodes without TensorFlow; with
+    `decoding["max_length"]`, also `generate.<ext>`: the whole decoding loop
+    of `decoding["sampler"]` (`_generate_model`), source in, ids and scores
+    out. Stateful models are refused before anything is written.
     Files are written beside `path` and renamed into place.
     """
     import os
@@ -305,10 +309,13 @@ def _export_graphs(model, path, format, optimize):
     extension = EXTENSIONS[format]
     if encoder_decoder:
         encoder, step = encoder_model(model), decoder_step_model(model)
+        generate = _generate_model(model, **decoding) if decoding["max_length"] else None
         with atomic_path(path, directory=True) as tmp:
             os.makedirs(tmp)
             write(encoder, os.path.join(tmp, "encoder" + extension), optimize)
             write(step, os.path.join(tmp, "step" + extension), optimize)
+            if generate is not None:
+                write(generate, os.path.join(tmp, "generate" + extension), optimize)
         return path
     if format == "litert" and not str(path).endswith(extension):
         raise ValueError(f"Expected a path ending in {extension!r} for format='litert' "
@@ -316,6 +323,46 @@ def _export_graphs(model, path, format, optimize):
     with atomic_path(path) as tmp:
         write(_serving_model(model), tmp, optimize)
     return path
+
+
+class _Generate(keras.layers.Layer):
+    """Export only: the decoding loop of `decoding_function` as a layer (source -> ids, scores).
+
+    The loop runs without XLA (`python_function` of the compiled function):
+    tf2onnx and the LiteRT converter read plain TensorFlow graphs.
+    """
+
+    def __init__(self, model, run, max_length, **kwargs):
+        super().__init__(**kwargs)
+        self.decoder = model  # tracked: its variables are the file's weights
+        self.step = inference_parts(model).step
+        self.run, self.max_length = run, max_length
+
+    def call(self, inputs):
+        ids, scores, _ = self.run(((), ()), inputs, keras.ops.convert_to_tensor(0, "int32"))
+        return ids, scores
+
+    def compute_output_spec(self, inputs):
+        return (keras.KerasTensor((inputs.shape[0], self.max_length), dtype="int32"),
+                keras.KerasTensor((inputs.shape[0],), dtype="float32"))
+
+
+def _generate_model(model, *, max_length, start_token, end_token, sampler, pad_id):
+    """A Functional model whose call is the whole decoding loop (`generate.<ext>`)."""
+    sampler = samplers.get(sampler)
+    if isinstance(sampler, samplers.Sample):
+        raise ValueError(
+            "Expected a deterministic `sampler` (greedy, beam or your own) for the "
+            f"exported decoding loop. Received: sampler={sampler!r}")
+    if end_token is None:
+        raise ValueError("Expected `end_token` with `max_length` (the exported decoding "
+                         "loop's). Received: end_token=None")
+    run = decoding_function(model, sampler, max_length=max_length, start_token=start_token,
+                            end_token=end_token, pad_id=pad_id).python_function
+    source = inference_parts(model).encoder.inputs[0]
+    inputs = keras.Input(source.shape[1:], dtype=source.dtype, name=source.name)
+    outputs = _Generate(model, run, max_length, name=f"{model.name}_generate")(inputs)
+    return keras.Model(inputs, list(outputs), name=f"{model.name}_generate")
 
 
 class _ViterbiTags(keras.layers.Layer):

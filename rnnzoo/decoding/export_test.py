@@ -10,6 +10,7 @@ import pytest
 
 import rnnzoo
 from rnnzoo.decoding import samplers
+from rnnzoo.decoding.portable_greedy import open_model
 from rnnzoo.decoding.samplers_test import SecondBest
 from rnnzoo.decoding.search_test import END
 from rnnzoo.decoding.search_test import START
@@ -134,18 +135,30 @@ def _portable(tmp_path, *args):
 
 @pytest.mark.parametrize("fmt", ["onnx", "litert"])
 def test_encoder_and_step_files_decode_without_tensorflow_like_decode(tmp_path, fmt):
-    """portable_greedy.py, with NumPy and onnxruntime / ai_edge_litert only, gives decode's ids."""
+    """portable_greedy.py, with NumPy and onnxruntime / ai_edge_litert only, gives decode's ids.
+
+    With `max_length`, the folder also holds `generate.<ext>`: the whole
+    decoding loop of the sampler (here a beam), equal to `decode`'s.
+    """
     model = trained_reverse_model()
     source, _, expected = reverse_data(40, seed=3)
-    folder = rnnzoo.export(model, str(tmp_path / "reverse"), format=fmt)
+    beam = samplers.Beam(width=3)
+    folder = rnnzoo.export(model, str(tmp_path / "reverse"), format=fmt, max_length=7,
+                           start_token=START, end_token=END, sampler=beam)
     extension = ".onnx" if fmt == "onnx" else ".tflite"
-    assert sorted(os.listdir(folder)) == ["encoder" + extension, "step" + extension]
+    assert sorted(os.listdir(folder)) == [p + extension for p in ("encoder", "generate", "step")]
     ids = rnnzoo.decode(model, source, max_length=7, start_token=START, end_token=END)
     np.save(tmp_path / "source.npy", source.astype("int32"))
     got = _portable(tmp_path, folder, tmp_path / "source.npy", tmp_path / "ids.npy", 7, START,
                     END, extension)
     np.testing.assert_array_equal(got, ids)
     assert (ids == expected[:, :7]).mean() > 0.9  # the trained model reverses
+    shapes, generate = open_model(os.path.join(folder, "generate" + extension))
+    beam_ids, beam_scores = generate({next(iter(shapes)): source.astype("int32")})
+    want_ids, want_scores = rnnzoo.decode(model, source, sampler=beam, max_length=7,
+                                          start_token=START, end_token=END, return_scores=True)
+    np.testing.assert_array_equal(beam_ids, want_ids)
+    np.testing.assert_allclose(beam_scores, want_scores, atol=1e-4)
 
 
 @functools.lru_cache(maxsize=None)

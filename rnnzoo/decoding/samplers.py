@@ -28,6 +28,7 @@ from rnnzoo.decoding.loop import LOG_ZERO
 from rnnzoo.decoding.loop import beam_loop
 from rnnzoo.decoding.loop import safe_log
 from rnnzoo.decoding.loop import token_loop
+from rnnzoo.layers.portable import argmax
 from rnnzoo.validation import check_choice
 from rnnzoo.validation import check_optional_positive_int
 from rnnzoo.validation import check_positive_int
@@ -217,7 +218,7 @@ class Greedy(Sampler):
     """
 
     def get_next_token(self, probabilities, step, seed):
-        return ops.argmax(probabilities, axis=-1)
+        return argmax(probabilities, axis=-1)  # one that ONNX and LiteRT files can hold
 
     def check(self, *, num_return, vocabulary_size, has_attention):
         if num_return != 1:

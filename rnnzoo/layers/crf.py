@@ -17,6 +17,7 @@ import keras
 from keras import ops
 
 from rnnzoo.layers import loops
+from rnnzoo.layers.portable import argmax
 
 
 def _prepare(potentials, transitions, mask, start_transitions, end_transitions):
@@ -30,16 +31,6 @@ def _prepare(potentials, transitions, mask, start_transitions, end_transitions):
     start = zeros if start_transitions is None else ops.cast(start_transitions, "float32")
     end = zeros if end_transitions is None else ops.cast(end_transitions, "float32")
     return potentials, transitions, mask, start, end
-
-
-def _argmax(x, axis):
-    """`argmax` (the first maximum) through an integer argmax.
-
-    Keras' float `argmax` on TensorFlow maps -0.0 with a `Bitcast`, which
-    tf2onnx cannot convert; the maxima as 0/1 integers have no such step.
-    """
-    top = ops.cast(ops.equal(x, ops.max(x, axis=axis, keepdims=True)), "int32")
-    return ops.cast(ops.argmax(top, axis=axis), "int32")
 
 
 def _time_major(x):
@@ -141,7 +132,7 @@ def crf_decode(potentials, transitions, mask=None, start_transitions=None, end_t
         delta, _ = carry
         potential, real_step = inputs[:, :-1], inputs[:, -1] > 0
         scores = ops.expand_dims(delta, 2) + ops.expand_dims(transitions, 0)
-        best = _argmax(scores, axis=1)
+        best = argmax(scores, axis=1)
         new = ops.max(scores, axis=1) + potential
         # A padded step keeps the scores and points every tag to itself.
         delta = ops.where(ops.expand_dims(real_step, 1), new, delta)
@@ -152,7 +143,7 @@ def crf_decode(potentials, transitions, mask=None, start_transitions=None, end_t
     (delta, _), (_, pointers) = loops.scan(forward, (delta, identity), _steps(potentials, mask),
                                            like=lambda carry: carry)
     final = delta + ops.expand_dims(end, 0)
-    last = _argmax(final, axis=1)
+    last = argmax(final, axis=1)
     best_score = ops.max(final, axis=1)
 
     def backward(tag, step_pointers):
