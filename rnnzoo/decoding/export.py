@@ -1,12 +1,14 @@
-"""Exports a model: a TensorFlow SavedModel of the decoding loop, or an ONNX file (TensorFlow only).
+"""Exports a model: a TensorFlow SavedModel of the decoding loop, or ONNX / LiteRT files (TensorFlow only).
 
 `format="saved_model"` serves a decoder's whole decoding loop
 (`generate`), plus the encoder (`encode`) and the one-step decoder
 (`step`), and loads with `tf.saved_model.load` in a process that has
-TensorFlow but not rnnzoo. `format="onnx"` writes the model's forward call
-(classifier, tagger, forecaster, language model, dense baseline), or an
-encoder-decoder's encoder and one-step decoder, through Keras' exporter and
-tf2onnx, for onnxruntime without TensorFlow.
+TensorFlow but not rnnzoo. `format="onnx"` and `"litert"` write the
+model's forward call (classifier, tagger, forecaster, language model, dense
+baseline), or an encoder-decoder's encoder, one-step decoder and decoding
+loop, through Keras' exporters (tf2onnx; TensorFlow's LiteRT converter with
+builtin ops only, the model traced inside `rnnzoo.layers.loops.builtin_loops()`),
+for onnxruntime or the LiteRT interpreter without TensorFlow.
 """
 
 import keras
@@ -29,11 +31,16 @@ def export(model, path, *, format="saved_model", max_length=None, end_token=None
            target_vocabulary=None, optimize=False):
     """Writes a SavedModel with `generate`, `encode` and `step` endpoints, or an ONNX / LiteRT file.
 
-    `format="onnx"` writes the model's forward call (`_export_onnx`: a
-    classifier, tagger, forecaster, language model or dense baseline), or
-    for a seq2seq or sequence_generator a folder with `encoder.onnx` and
-    `step.onnx`; the decoding arguments do not apply. The rest of this docstring is the
-    SavedModel of a decoder (`format="saved_model"`, the default).
+    `format="onnx"` / `"litert"` write the model's forward call
+    (`_export_graphs`: a classifier, tagger (a CRF tagger's Viterbi tags),
+    forecaster, language model or dense baseline) as one `.onnx` /
+    `.tflite` file, or for a seq2seq or sequence_generator a folder with
+    `encoder.<ext>` and `step.<ext>`, plus `generate.<ext>` (the whole
+    decoding loop of `sampler`) when `max_length` is given. LiteRT files use
+    builtin ops only; `optimize=True` stores int8 weights;
+    `rnnzoo.exported_ops(file)` lists a file's operators. See
+    docs/export.md. The rest of this docstring is the SavedModel of a
+    decoder (`format="saved_model"`, the default).
 
     Endpoints (call them as methods of the object `tf.saved_model.load`
     returns; every one returns a dict of tensors):
@@ -61,7 +68,7 @@ def export(model, path, *, format="saved_model", max_length=None, end_token=None
     Args:
         model: a seq2seq, sequence_generator or language_model (TF backend).
         path: the SavedModel directory to (over)write.
-        format: `"saved_model"` or `"onnx"`.
+        format: `"saved_model"`, `"onnx"` or `"litert"`.
         max_length, end_token, start_token, sampler, pad_id: the decoding
             configuration of `generate` (see `rnnzoo.decode`); `sampler` is
             any deterministic sampler: `"greedy"`, `"beam"`, a
@@ -69,6 +76,8 @@ def export(model, path, *, format="saved_model", max_length=None, end_token=None
             (a SavedModel would freeze its seed).
         source_vocabulary: optional list of source tokens, indexed by id.
         target_vocabulary: optional list of target tokens, indexed by id.
+        optimize: int8 weights (`"onnx"`: onnxruntime's dynamic
+            quantisation; `"litert"`: dynamic-range quantisation).
 
     Returns:
         `path`.
@@ -87,7 +96,7 @@ def export(model, path, *, format="saved_model", max_length=None, end_token=None
     """
     if keras.backend.backend() != "tensorflow":
         raise ValueError(
-            "rnnzoo.export writes a TensorFlow SavedModel and needs "
+            "rnnzoo.export converts a TensorFlow graph and needs "
             "KERAS_BACKEND=tensorflow (save the model with `.keras` and reload "
             f"it there). Received: backend={keras.backend.backend()!r}"
         )
