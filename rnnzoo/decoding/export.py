@@ -110,6 +110,13 @@ def export(model, path, *, format="saved_model", max_length=None, end_token=None
     if optimize:
         raise ValueError("Expected `optimize=False` with format='saved_model' (int8 weights "
                          "are written by format='onnx' and 'litert'). Received: optimize=True")
+    try:
+        inference_parts(model)
+    except ValueError:  # not a decoder: its forward call (a CRF tagger's tags) is served
+        with atomic_path(path, directory=True) as tmp:
+            _serving_model(model).export(tmp, format="tf_saved_model", verbose=False,
+                                         input_signature=_input_signature(model))
+        return path
     for name, value in (("max_length", max_length), ("end_token", end_token)):
         if value is None:
             raise ValueError(

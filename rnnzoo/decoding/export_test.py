@@ -187,3 +187,23 @@ def test_a_language_models_step_file_continues_prompts_like_decode(tmp_path, fmt
     np.save(tmp_path / "prompts.npy", prompts)
     got = _portable(tmp_path, "--lm", path, tmp_path / "prompts.npy", tmp_path / "ids.npy", 8, 2)
     np.testing.assert_array_equal(got, ids)
+
+
+def test_a_models_forward_call_as_a_saved_model_equals_predict(tmp_path):
+    """Not a decoder: `format="saved_model"` serves the forward call (a CRF tagger's tags)."""
+    import tensorflow as tf
+
+    keras.utils.set_random_seed(0)
+    ids = np.array([[3, 4, 5, 0], [6, 7, 8, 9]], "int32")
+    for name, model in (
+            ("classifier", rnnzoo.sequence_classifier(vocabulary_size=12, num_classes=3,
+                                                      units=4, pooling="attention")),
+            ("crf_tagger", rnnzoo.sequence_tagger(vocabulary_size=12, num_classes=4, units=4,
+                                                  crf=True, bidirectional=True))):
+        model.get_layer(model.name + "_output").set_weights(
+            [w * 10 for w in model.get_layer(model.name + "_output").get_weights()])
+        path = rnnzoo.export(model, str(tmp_path / name))
+        loaded = tf.saved_model.load(path)  # kept: its variables live as long as it does
+        served = loaded.serve(tf.constant(ids)).numpy()
+        np.testing.assert_allclose(served, model.predict(ids, verbose=0), atol=1e-5)
+    assert sorted(os.listdir(tmp_path)) == ["classifier", "crf_tagger"]
