@@ -84,7 +84,8 @@ class Config:
     character_units: int = field(64, "character CNN filters")
     dropout: float = field(0.3, "dropout between BiLSTM layers and before the output")
     embedding_dropout: float = field(0.25, "rate of word-embedding channels dropped")
-    word_dropout: float = field(0.0, "rate of training words replaced by the unknown word")
+    word_dropout: float = field(0.1, "rate of training words replaced by the unknown word "
+                                     "(0.1: the best validation accuracy of 0.1 and 0.25)")
     learning_rate: float = field(2e-3, "Adam learning rate")
     patience: int | None = field(3, "epochs without a better validation accuracy before "
                                     "stopping")
