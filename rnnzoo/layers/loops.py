@@ -97,6 +97,9 @@ def scan(step, init, xs, reverse=False, like=None):
         _, structure = step(init, zeros)
     buffers = [ops.zeros((steps, *ops.shape(y)), y.dtype) for y in tree.flatten(structure)]
 
+    if isinstance(steps, int) and steps == 0:  # known statically (JAX would still trace `at`)
+        return init, tree.pack_sequence_as(structure, list(buffers))
+
     def body(i, carry, buffers):
         t = steps - 1 - i if reverse else i
         carry, y = step(carry, at(t))

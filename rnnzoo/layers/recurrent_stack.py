@@ -55,7 +55,7 @@ def make_recurrent_layer(
     stateful=False,
     name=None,
 ):
-    """Creates one recurrent layer (LSTM, GRU or `keras.layers.SimpleRNN`).
+    """Creates one recurrent layer (LSTM, GRU or rnnzoo's `SimpleRNN`, Keras' with an exportable loop).
 
     LSTM and GRU are rnnzoo's fused layers (`rnnzoo.layers.fast_rnn`,
     subclasses of and weight-compatible with `keras.layers.LSTM`/`GRU`) on
