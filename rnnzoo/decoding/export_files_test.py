@@ -97,6 +97,7 @@ def _served(model):
 
 CASES = [(name, dict()) for name in presets.PRESETS] + [
     ("bilstm_tagger", dict(crf=True, character_vocabulary_size=12)),
+    ("char_gru_name_classifier", dict(pooling="mean")),  # with the presets: every pooling
     ("bilstm_sentiment", dict(pooling="attention", num_layers=2)),
 ]
 
