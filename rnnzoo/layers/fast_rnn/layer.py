@@ -191,35 +191,37 @@ def _cell_loop(layer, sequences, initial_state, mask):
     return last_output, outputs, list(states)
 
 
-def _export_loop(layer, sequences, initial_state, mask, training):
-    """`_cell_loop`'s result inside `loops.builtin_loops()` at inference, else None."""
-    if training or not loops.builtin_loops_enabled():
-        return None
+def _unpacked(initial_state, mask):
+    """`(initial_state as a list, mask)` as Keras' RNN passes them to `inner_loop`."""
     if isinstance(mask, (list, tuple)):
         mask = mask[0]
     if not isinstance(initial_state, (list, tuple)):
         initial_state = [initial_state]
-    return _cell_loop(layer, sequences, initial_state, mask)
+    return initial_state, mask
 
 
-class _FusedLoop:
-    """The `inner_loop` of both layers: Keras' unless eligible, else the fused one.
+class _ExportableLoop:
+    """`inner_loop`: `_cell_loop` inside `loops.builtin_loops()` at inference, else the parent's."""
+
+    def inner_loop(self, sequences, initial_state, mask, training=False):
+        if not training and loops.builtin_loops_enabled():
+            return _cell_loop(self, sequences, *_unpacked(initial_state, mask))
+        return super().inner_loop(sequences, initial_state, mask, training=training)
+
+
+class _FusedLoop(_ExportableLoop):
+    """The `inner_loop` of both layers: the fused one if eligible, else `_ExportableLoop`'s.
 
     Subclasses define `_fused(x, initial_state, mask_tm)`: the time-major
     states `hs` and the final states, from time-major inputs. An ineligible
-    layer runs `_cell_loop` inside `loops.builtin_loops()` (export).
+    layer runs Keras' loop, or `_cell_loop` inside `loops.builtin_loops()`
+    (export).
     """
 
     def inner_loop(self, sequences, initial_state, mask, training=False):
         if fast_path_reason(self) is not None:
-            exported = _export_loop(self, sequences, initial_state, mask, training)
-            if exported is not None:
-                return exported
             return super().inner_loop(sequences, initial_state, mask, training=training)
-        if isinstance(mask, (list, tuple)):
-            mask = mask[0]
-        if not isinstance(initial_state, (list, tuple)):
-            initial_state = [initial_state]
+        initial_state, mask = _unpacked(initial_state, mask)
         x, mask_tm = _time_major(self, _dropped(self, sequences, training), mask)
         hs, states = self._fused(x, initial_state, mask_tm)
         last_output, outputs = _finish(self, hs, mask_tm)
@@ -278,7 +280,7 @@ class GRU(_FusedLoop, keras.layers.GRU):
 
 
 @keras.saving.register_keras_serializable(package="rnnzoo")
-class SimpleRNN(keras.layers.SimpleRNN):
+class SimpleRNN(_ExportableLoop, keras.layers.SimpleRNN):
     """`keras.layers.SimpleRNN`, whose loop exports to LiteRT with builtin ops only.
 
     Keras' own loop everywhere, except inside `rnnzoo.layers.loops.builtin_loops()`
@@ -295,9 +297,3 @@ class SimpleRNN(keras.layers.SimpleRNN):
     >>> np.allclose(exported, layer(np.ones((2, 5, 3), "float32")), atol=1e-6)
     True
     """
-
-    def inner_loop(self, sequences, initial_state, mask, training=False):
-        exported = _export_loop(self, sequences, initial_state, mask, training)
-        if exported is not None:
-            return exported
-        return super().inner_loop(sequences, initial_state, mask, training=training)
