@@ -117,18 +117,10 @@ def export(model, path, *, format="saved_model", max_length=None, end_token=None
             _serving_model(model).export(tmp, format="tf_saved_model", verbose=False,
                                          input_signature=_input_signature(model))
         return path
-    for name, value in (("max_length", max_length), ("end_token", end_token)):
-        if value is None:
-            raise ValueError(
-                f"Expected `{name}` (the decoding loop's) for format='saved_model'. "
-                f"Received: {name}=None")
-    sampler = samplers.get(sampler)
-    if isinstance(sampler, samplers.Sample):
-        raise ValueError(
-            "Expected a deterministic `sampler` (greedy, beam or your own): "
-            "a SavedModel would fix the seed of `Sample`. "
-            f"Received: sampler={sampler!r}"
-        )
+    if max_length is None:
+        raise ValueError("Expected `max_length` (the decoding loop's) for "
+                         "format='saved_model'. Received: max_length=None")
+    sampler = _loop_sampler(sampler, end_token, "format='saved_model'")
     run = decoding_function(
         model, sampler, max_length=max_length, start_token=start_token,
         end_token=end_token, pad_id=pad_id,
@@ -307,38 +299,59 @@ def _export_graphs(model, path, format, optimize, **decoding):
     """
     import os
 
-    from rnnzoo.decoding.inference import decoder_prefix
-    from rnnzoo.decoding.inference import decoder_step_model
-    from rnnzoo.decoding.inference import encoder_model
-
     stateful = [layer.name for layer in model._flatten_layers(include_self=False)
                 if getattr(layer, "stateful", False)]
     if stateful:
         raise ValueError(
             f"format={format!r} cannot carry states between calls. Received: model "
             f"{model.name!r} with stateful=True layers {stateful}")
-    try:
-        encoder_decoder = decoder_prefix(model) != model.name  # not a language model
-    except ValueError:  # not a decoder at all: its forward call is what it serves
-        encoder_decoder = False
+    graphs = served_graphs(model, **decoding)
     write = _onnx_file if format == "onnx" else _litert_file
     extension = EXTENSIONS[format]
-    if encoder_decoder:
-        encoder, step = encoder_model(model), decoder_step_model(model)
-        generate = _generate_model(model, **decoding) if decoding["max_length"] else None
+    if "" not in graphs:  # an encoder-decoder: a folder
         with atomic_path(path, directory=True) as tmp:
             os.makedirs(tmp)
-            write(encoder, os.path.join(tmp, "encoder" + extension), optimize)
-            write(step, os.path.join(tmp, "step" + extension), optimize)
-            if generate is not None:
-                write(generate, os.path.join(tmp, "generate" + extension), optimize)
+            for stem, graph in graphs.items():
+                write(graph, os.path.join(tmp, stem + extension), optimize)
         return path
     if format == "litert" and not str(path).endswith(extension):
         raise ValueError(f"Expected a path ending in {extension!r} for format='litert' "
                          f"(LiteRT's rule). Received: path={str(path)!r}")
     with atomic_path(path) as tmp:
-        write(_serving_model(model), tmp, optimize)
+        write(graphs[""], tmp, optimize)
     return path
+
+
+def served_graphs(model, *, max_length=None, **decoding):
+    """The Functional models `format="onnx"|"litert"` writes, by file stem.
+
+    `{"": model}` for a model whose forward call is served (a CRF model:
+    its Viterbi tags, `_serving_model`); for an encoder-decoder
+    `{"encoder": ..., "step": ...}` and, with `max_length`, `"generate"`
+    (the decoding loop; `decoding`: `start_token`, `end_token`, `sampler`,
+    `pad_id`).
+
+    Example:
+
+    >>> import rnnzoo
+    >>> sorted(served_graphs(rnnzoo.seq2seq(source_vocabulary_size=9,
+    ...     target_vocabulary_size=9, units=4)))
+    ['encoder', 'step']
+    """
+    from rnnzoo.decoding.inference import decoder_prefix
+    from rnnzoo.decoding.inference import decoder_step_model
+    from rnnzoo.decoding.inference import encoder_model
+
+    try:
+        encoder_decoder = decoder_prefix(model) != model.name  # not a language model
+    except ValueError:  # not a decoder at all: its forward call is what it serves
+        encoder_decoder = False
+    if not encoder_decoder:
+        return {"": _serving_model(model)}
+    graphs = {"encoder": encoder_model(model), "step": decoder_step_model(model)}
+    if max_length:
+        graphs["generate"] = _generate_model(model, max_length=max_length, **decoding)
+    return graphs
 
 
 class _Generate(keras.layers.Layer):
@@ -363,16 +376,26 @@ class _Generate(keras.layers.Layer):
                 keras.KerasTensor((inputs.shape[0],), dtype="float32"))
 
 
-def _generate_model(model, *, max_length, start_token, end_token, sampler, pad_id):
-    """A Functional model whose call is the whole decoding loop (`generate.<ext>`)."""
+def _loop_sampler(sampler, end_token, where):
+    """The sampler of a decoding loop written into a file (`where`), which needs `end_token`.
+
+    Only a deterministic one: the file would fix the seed of `Sample`.
+    """
+    if end_token is None:
+        raise ValueError(f"Expected `end_token` (the decoding loop's) for {where}. "
+                         "Received: end_token=None")
     sampler = samplers.get(sampler)
     if isinstance(sampler, samplers.Sample):
         raise ValueError(
-            "Expected a deterministic `sampler` (greedy, beam or your own) for the "
-            f"exported decoding loop. Received: sampler={sampler!r}")
-    if end_token is None:
-        raise ValueError("Expected `end_token` with `max_length` (the exported decoding "
-                         "loop's). Received: end_token=None")
+            "Expected a deterministic `sampler` (greedy, beam or your own): "
+            f"the file of {where} would fix the seed of `Sample`. "
+            f"Received: sampler={sampler!r}")
+    return sampler
+
+
+def _generate_model(model, *, max_length, start_token, end_token, sampler, pad_id):
+    """A Functional model whose call is the whole decoding loop (`generate.<ext>`)."""
+    sampler = _loop_sampler(sampler, end_token, "generate.<ext>")
     run = decoding_function(model, sampler, max_length=max_length, start_token=start_token,
                             end_token=end_token, pad_id=pad_id).python_function
     source = inference_parts(model).encoder.inputs[0]
@@ -427,23 +450,21 @@ def _input_signature(model):
 
 def _onnx_file(model, path, optimize=False):
     """One Functional model's call as an ONNX file (int8 weights with `optimize`)."""
-    # The inputs' own names and dtypes (Keras would ask for a model called once).
-    if not optimize:
-        model.export(path, format="onnx", verbose=False, input_signature=_input_signature(model))
-        return
     import os
     import tempfile
 
-    from onnxruntime.quantization import QuantType
-    from onnxruntime.quantization import quantize_dynamic
-
     with tempfile.TemporaryDirectory() as folder:
-        plain = os.path.join(folder, "float32.onnx")
+        plain = os.path.join(folder, "float32.onnx") if optimize else path
+        # The inputs' own names and dtypes (Keras would ask for a model called once).
         model.export(plain, format="onnx", verbose=False,
                      input_signature=_input_signature(model))
-        # EnableSubgraph: the recurrent kernels live in the Loop bodies.
-        quantize_dynamic(plain, path, weight_type=QuantType.QInt8,
-                         extra_options={"EnableSubgraph": True})
+        if optimize:
+            from onnxruntime.quantization import QuantType
+            from onnxruntime.quantization import quantize_dynamic
+
+            # EnableSubgraph: the recurrent kernels live in the Loop bodies.
+            quantize_dynamic(plain, path, weight_type=QuantType.QInt8,
+                             extra_options={"EnableSubgraph": True})
 
 
 def _litert_file(model, path, optimize=False):

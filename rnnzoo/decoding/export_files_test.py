@@ -18,8 +18,6 @@ import pytest
 import rnnzoo
 from rnnzoo.data_checks import input_vocabularies
 from rnnzoo.decoding import export as export_module
-from rnnzoo.decoding.inference import decoder_step_model
-from rnnzoo.decoding.inference import encoder_model
 from rnnzoo.models import presets
 
 pytestmark = pytest.mark.skipif(keras.backend.backend() != "tensorflow",
@@ -85,16 +83,6 @@ def _feeds(model, seed):
     return feeds
 
 
-def _served(model):
-    """`(name, Functional model)` of each file `rnnzoo.export` writes for `model`."""
-    try:
-        if rnnzoo.decoding.inference.decoder_prefix(model) != model.name:
-            return [("encoder", encoder_model(model)), ("step", decoder_step_model(model))]
-    except ValueError:
-        pass
-    return [("", export_module._serving_model(model))]
-
-
 CASES = [(name, dict()) for name in presets.PRESETS] + [
     ("bilstm_tagger", dict(crf=True, character_vocabulary_size=12)),
     ("char_gru_name_classifier", dict(pooling="mean")),  # with the presets: every pooling
@@ -110,7 +98,7 @@ def test_every_preset_exports_and_its_file_equals_keras_without_tensorflow(tmp_p
         model = tiny_preset(name, **overrides)
         extension = export_module.EXTENSIONS[fmt]
         path = str(tmp_path / f"{k}_{name}")
-        served = _served(model)
+        served = list(export_module.served_graphs(model).items())
         target = path if served[0][0] else path + extension
         assert rnnzoo.export(model, target, format=fmt) == target
         for part, serving in served:
