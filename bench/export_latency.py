@@ -41,6 +41,7 @@ import quiet  # noqa: E402
 import rnnzoo  # noqa: E402
 import train_throughput as tt  # noqa: E402
 from rnnzoo.tasks import names  # noqa: E402
+from rnnzoo.decoding.export import EXTENSIONS  # noqa: E402
 from rnnzoo.decoding.portable_greedy import greedy  # noqa: E402
 from rnnzoo.decoding.portable_greedy import open_model  # noqa: E402
 
@@ -53,11 +54,10 @@ PRESETS = {"names": dict(preset="char_gru_name_classifier", vocabulary_size=60,
 # file -> (format, optimize); a seq2seq "file" is a folder (encoder + step).
 FILES = {"onnx": ("onnx", False), "onnx_int8": ("onnx", True),
          "litert": ("litert", False), "litert_int8": ("litert", True)}
-EXTENSIONS = {"onnx": ".onnx", "litert": ".tflite"}
 EXPORT = """
-import sys, rnnzoo
+import sys
 sys.path.insert(0, sys.argv[1])
-from export_latency import FILES, PRESETS, export_all
+from export_latency import export_all
 export_all(sys.argv[2], sys.argv[3], sys.argv[4])
 """
 
@@ -68,15 +68,21 @@ def build(name):
     return rnnzoo.build(settings.pop("preset"), **settings)
 
 
+def file_paths(name, folder):
+    """`{file key: path}` of model `name`'s exports (a seq2seq's are folders)."""
+    return {key: os.path.join(folder, f"{name}_{key}"
+                              + ("" if name == "seq2seq" else EXTENSIONS[fmt]))
+            for key, (fmt, _) in FILES.items()}
+
+
 def export_all(name, folder, weights=None):
     """Writes the four files of FILES for model `name` (its weights from `weights`)."""
     model = build(name)
     if weights:
         model.load_weights(weights)
-    for key, (fmt, optimize) in FILES.items():
-        extension = "" if name == "seq2seq" else EXTENSIONS[fmt]
-        rnnzoo.export(model, os.path.join(folder, f"{name}_{key}{extension}"), format=fmt,
-                      optimize=optimize)
+    for key, path in file_paths(name, folder).items():
+        fmt, optimize = FILES[key]
+        rnnzoo.export(model, path, format=fmt, optimize=optimize)
 
 
 def export(name, model, folder):
@@ -89,9 +95,7 @@ def export(name, model, folder):
         env = dict(os.environ, KERAS_BACKEND="tensorflow", PYTHONPATH=ROOT)
         subprocess.run([sys.executable, "-c", EXPORT, os.path.dirname(os.path.abspath(__file__)),
                         name, folder, weights], check=True, env=env)
-    return {key: os.path.join(folder, f"{name}_{key}"
-                              + ("" if name == "seq2seq" else EXTENSIONS[fmt]))
-            for key, (fmt, _) in FILES.items()}
+    return file_paths(name, folder)
 
 
 def size(path):
