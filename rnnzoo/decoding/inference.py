@@ -26,6 +26,7 @@ from rnnzoo.layers.recurrent_stack import apply_stack
 from rnnzoo.layers.recurrent_stack import stack_layers_from_model
 from rnnzoo.layers.recurrent_stack import state_sizes
 from rnnzoo.models.decoder import attend
+from rnnzoo.models.decoder import deep_output
 
 
 def decoder_prefix(model):
@@ -99,13 +100,12 @@ def encoder_model(model):
     decoder_tokens = model.get_layer(f"{prefix}_tokens").output
     inputs = [t for t in model.inputs if t is not decoder_tokens]
     outputs = []
-    if _has_layer(model, f"{prefix}_attention"):
+    if _attends(model, prefix):
         outputs.append(model.get_layer(f"{name}_memory").output)
         if _has_layer(model, f"{name}_memory_mask"):
             outputs.append(model.get_layer(f"{name}_memory_mask").output)
-    stack = stack_layers_from_model(model, prefix)
-    for i, entry in enumerate(stack, start=1):
-        for j in range(len(state_sizes(entry["rnn"]))):
+    for i, sizes in enumerate(_state_sizes(model, prefix), start=1):
+        for j in range(len(sizes)):
             outputs.append(model.get_layer(f"{name}_bridge_{i}_{j}").output)
     return keras.Model(
         inputs=inputs if len(inputs) > 1 else inputs[0],
@@ -143,6 +143,31 @@ def decoder_step_model(model):
     """
     name = model.name
     prefix = decoder_prefix(model)
+    token = keras.Input(shape=(1,), dtype="int32", name=f"{prefix}_step_token")
+    state_inputs = [
+        [keras.Input(shape=(size,), name=f"{prefix}_step_state_{i}_{j}")
+         for j, size in enumerate(sizes)]
+        for i, sizes in enumerate(_state_sizes(model, prefix), start=1)
+    ]
+    inputs = [token, *[s for layer in state_inputs for s in layer]]
+    memory = memory_mask = None
+    if _attends(model, prefix):
+        memory_dim = model.get_layer(f"{name}_memory").output.shape[-1]
+        memory = keras.Input(shape=(None, memory_dim), name=f"{prefix}_step_memory")
+        inputs.append(memory)
+        if _has_layer(model, f"{name}_memory_mask"):
+            memory_mask = keras.Input(
+                shape=(None,), dtype="bool", name=f"{prefix}_step_memory_mask"
+            )
+            inputs.append(memory_mask)
+    x = model.get_layer(f"{prefix}_embedding")(token)
+    if _has_layer(model, f"{prefix}_attentive"):  # Show, Attend and Tell
+        outputs, context, weights, *new_states = model.get_layer(f"{prefix}_attentive")(
+            x, memory, memory_mask=memory_mask, initial_state=state_inputs[0])
+        outputs = deep_output(outputs, context, x, prefix, layers=tuple(
+            model.get_layer(f"{prefix}_{suffix}")
+            for suffix in ("concat", "combine", "attentional")))
+        return _step_model(model, prefix, inputs, outputs, [new_states], weights)
     stack = stack_layers_from_model(model, prefix)
     if any(isinstance(e["rnn"], keras.layers.Bidirectional) for e in stack):
         raise ValueError(
@@ -153,30 +178,9 @@ def decoder_step_model(model):
     for entry in stack:
         if entry["rnn"].stateful:
             entry["rnn"] = _stateless_copy(entry["rnn"])
-    token = keras.Input(shape=(1,), dtype="int32", name=f"{prefix}_step_token")
-    state_inputs, flat_states = [], []
-    for i, entry in enumerate(stack, start=1):
-        layer_states = [
-            keras.Input(shape=(size,), name=f"{prefix}_step_state_{i}_{j}")
-            for j, size in enumerate(state_sizes(entry["rnn"]))
-        ]
-        state_inputs.append(layer_states)
-        flat_states.extend(layer_states)
-    x = model.get_layer(f"{prefix}_embedding")(token)
     outputs, new_states = apply_stack(stack, x, initial_state=state_inputs)
-    inputs = [token, *flat_states]
     weights = None
-    if _has_layer(model, f"{prefix}_attention"):
-        memory_layer = model.get_layer(f"{name}_memory")
-        memory_dim = memory_layer.output.shape[-1]
-        memory = keras.Input(shape=(None, memory_dim), name=f"{prefix}_step_memory")
-        inputs.append(memory)
-        memory_mask = None
-        if _has_layer(model, f"{name}_memory_mask"):
-            memory_mask = keras.Input(
-                shape=(None,), dtype="bool", name=f"{prefix}_step_memory_mask"
-            )
-            inputs.append(memory_mask)
+    if memory is not None:
         outputs, weights = attend(
             outputs, memory, memory_mask, prefix,
             # Models saved before the residual have no `_attentional`
@@ -188,16 +192,31 @@ def decoder_step_model(model):
                 for suffix in ("attention", "concat", "combine", "attentional")
             ),
         )
-    output_layer = model.get_layer(f"{prefix}_output")
+    return _step_model(model, prefix, inputs, outputs, new_states, weights)
+
+
+def _step_model(model, prefix, inputs, outputs, new_states, weights):
+    """The one-step model: `[probabilities, *states(, attention)]` of its first step."""
     probabilities = FirstStep(name=f"{prefix}_step_probabilities")(
-        output_layer(outputs)
+        model.get_layer(f"{prefix}_output")(outputs)
     )
     step_outputs = [probabilities, *[s for layer in new_states for s in layer]]
     if weights is not None:
         step_outputs.append(
             FirstStep(name=f"{prefix}_step_attention")(weights)
         )
-    return keras.Model(inputs=inputs, outputs=step_outputs, name=f"{name}_step_model")
+    return keras.Model(inputs=inputs, outputs=step_outputs, name=f"{model.name}_step_model")
+
+
+def _attends(model, prefix):
+    return _has_layer(model, f"{prefix}_attention") or _has_layer(model, f"{prefix}_attentive")
+
+
+def _state_sizes(model, prefix):
+    """The width of each decoder state, layer by layer (`[[h, c], ...]`)."""
+    if _has_layer(model, f"{prefix}_attentive"):
+        return [model.get_layer(f"{prefix}_attentive").state_sizes]
+    return [state_sizes(entry["rnn"]) for entry in stack_layers_from_model(model, prefix)]
 
 
 def _stateless_copy(rnn):

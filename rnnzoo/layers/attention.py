@@ -69,7 +69,14 @@ class SequenceAttention(keras.layers.Layer):
             )
 
     def call(self, query, memory, memory_mask=None):
-        keys = ops.matmul(memory, self.memory_kernel)
+        return self.attend(query, self.keys(memory), memory, memory_mask)
+
+    def keys(self, memory):
+        """The memory's projection `W_m m`: computed once when the queries come one at a time."""
+        return ops.matmul(memory, self.memory_kernel)
+
+    def attend(self, query, keys, memory, memory_mask=None):
+        """`call` with the memory's `keys` given (`rnnzoo.layers.AttentiveRNN` steps)."""
         if self.kind == "luong":
             scores = ops.einsum("btd,bsd->bts", query, keys)
         else:

@@ -15,19 +15,32 @@ The attention reads the recurrent outputs, so teacher-forced training stays
 parallel over time and the recurrent layers stay eligible for the fused
 kernel; at inference, the one-step model recomputes the attention context
 from the carried recurrent states and the memory at every step.
+
+`attention_context="input"` is "Show, Attend and Tell"'s decoder instead:
+one `rnnzoo.layers.AttentiveRNN` (`{prefix}_attentive`) attends with its
+previous state and feeds the gated context into its next step (input
+feeding), and the deep output `h + tanh(W_c [h; context; embedding])`
+(`{prefix}_concat`, `{prefix}_combine`, `{prefix}_attentional`) reads the
+state, the context and the word. Training runs step by step.
 """
 
 import keras
 
 from rnnzoo.layers.attention import ATTENTION_KINDS
+from rnnzoo.layers.attentive_rnn import AttentiveRNN
 from rnnzoo.layers.attention import SequenceAttention
 from rnnzoo.layers.recurrent_stack import apply_stack
 from rnnzoo.layers.recurrent_stack import build_stack_layers
 from rnnzoo.layers.recurrent_stack import layer_units
 from rnnzoo.models.common import head_dropout
 from rnnzoo.models.common import token_embedding
+from rnnzoo.validation import check_choice
 from rnnzoo.validation import check_optional_choice
 from rnnzoo.validation import check_positive_int
+
+
+ATTENTION_CONTEXTS = ("output", "input")
+"""Where the attention context goes: the recurrent outputs (Luong) or the next step's input (SAT)."""
 
 
 def build_decoder(
@@ -47,6 +60,7 @@ def build_decoder(
     head_dropout_rate=0.0,
     stateful=False,
     attention=None,
+    attention_context="output",
     memory=None,
     memory_mask=None,
     initial_state=None,
@@ -58,7 +72,10 @@ def build_decoder(
     features before the softmax (`{prefix}_head_dropout`); the stack's
     `dropout` acts only between recurrent layers, so with one layer these
     two are the decoder's only dropout. Both are identities at inference,
-    so the one-step decoder needs neither.
+    so the one-step decoder needs neither. `attention_context`: `"output"`
+    (Luong: the attention reads the recurrent outputs) or `"input"` (Show,
+    Attend and Tell: the context of the previous state feeds each step; one
+    layer, no layer norm or recurrent dropout).
 
     Returns:
         `(probabilities, states, attention_weights)`.
@@ -70,9 +87,44 @@ def build_decoder(
             "Attention needs a memory to attend over (a feature grid or an "
             f"encoder). Received: attention={attention!r} with no memory"
         )
+    check_choice("attention_context", attention_context, ATTENTION_CONTEXTS)
     x, mask = token_embedding(tokens, prefix, vocabulary_size=vocabulary_size,
                               embedding_dim=embedding_dim,
                               embedding_dropout=embedding_dropout)
+    if attention is not None and attention_context == "input":
+        widths = layer_units(units, num_layers)
+        if len(widths) != 1 or layer_norm or recurrent_dropout:
+            raise ValueError(
+                "attention_context='input' (Show, Attend and Tell) takes one recurrent "
+                "layer without layer norm or recurrent dropout. Received: "
+                f"num_layers={len(widths)}, layer_norm={layer_norm!r}, "
+                f"recurrent_dropout={recurrent_dropout!r}")
+        layer = AttentiveRNN(widths[0], cell=cell, attention=attention,
+                             name=f"{prefix}_attentive")
+        outputs, context, weights, *final = layer(
+            x, memory, inputs_mask=mask, memory_mask=memory_mask,
+            initial_state=initial_state[0] if initial_state else None)
+        outputs = deep_output(outputs, context, x, prefix)
+        states = [final]
+    else:
+        outputs, states, weights = _stack_decoder(
+            x, mask, prefix, cell=cell, units=units, num_layers=num_layers,
+            residual=residual, dropout=dropout, recurrent_dropout=recurrent_dropout,
+            layer_norm=layer_norm, stateful=stateful, embedding_dim=embedding_dim,
+            attention=attention, memory=memory, memory_mask=memory_mask,
+            initial_state=initial_state)
+    outputs = head_dropout(outputs, head_dropout_rate, prefix)
+    probabilities = keras.layers.Dense(
+        vocabulary_size, activation="softmax", dtype="float32",
+        name=f"{prefix}_output",
+    )(outputs)
+    return probabilities, states, weights
+
+
+def _stack_decoder(x, mask, prefix, *, cell, units, num_layers, residual, dropout,
+                   recurrent_dropout, layer_norm, stateful, embedding_dim, attention, memory,
+                   memory_mask, initial_state):
+    """The recurrent stack, then (with `attention`) Luong's attention over its outputs."""
     stack = build_stack_layers(
         cell=cell, units=units, num_layers=num_layers, residual=residual,
         dropout=dropout, recurrent_dropout=recurrent_dropout,
@@ -88,12 +140,30 @@ def build_decoder(
             outputs, memory, memory_mask, prefix, attention=attention,
             units=layer_units(units, num_layers)[-1],
         )
-    outputs = head_dropout(outputs, head_dropout_rate, prefix)
-    probabilities = keras.layers.Dense(
-        vocabulary_size, activation="softmax", dtype="float32",
-        name=f"{prefix}_output",
-    )(outputs)
-    return probabilities, states, weights
+    return outputs, states, weights
+
+
+def deep_output(outputs, context, embedded, prefix, layers=None):
+    """Show-Attend-Tell's deep output with a residual: `h + tanh(W_c [h; context; embedding])`.
+
+    Builds `{prefix}_concat`, `{prefix}_combine` and `{prefix}_attentional`,
+    or reuses `layers` (the one-step decoder passes the trained ones).
+
+    Example:
+
+    >>> import keras
+    >>> h, z, e = keras.Input((None, 8)), keras.Input((None, 6)), keras.Input((None, 4))
+    >>> tuple(deep_output(h, z, e, "d").shape)
+    (None, None, 8)
+    """
+    if layers is None:
+        layers = (
+            keras.layers.Concatenate(name=f"{prefix}_concat"),
+            keras.layers.Dense(outputs.shape[-1], activation="tanh", name=f"{prefix}_combine"),
+            keras.layers.Add(name=f"{prefix}_attentional"),
+        )
+    concat, combine, residual = layers
+    return residual([outputs, combine(concat([outputs, context, embedded]))])
 
 
 def attend(outputs, memory, memory_mask, prefix, *, attention=None, units=None,

@@ -59,6 +59,7 @@ def sequence_generator(
     head_dropout_rate=0.0,
     feature_dropout=0.0,
     attention="bahdanau",
+    attention_context="output",
     attention_penalty=0.0,
     name="sequence_generator",
 ):
@@ -103,6 +104,13 @@ def sequence_generator(
             training only: it regularises what the attention reads and the
             initial states.
         attention: `None`, `"luong"` or `"bahdanau"` (needs a grid or images).
+        attention_context: `"output"`: the attention reads the LSTM's
+            outputs (Luong's attentional state; training is parallel over
+            time); `"input"`: "Show, Attend and Tell"'s decoder, where the
+            gated context of the previous state feeds each LSTM step and
+            the deep output reads state, context and word
+            (`rnnzoo.layers.AttentiveRNN`, one layer; training runs step
+            by step).
         attention_penalty: weight of the doubly stochastic attention penalty
             of "Show, Attend and Tell" (`rnnzoo.layers.AttentionPenalty`,
             added to the loss; 0 = none; needs `attention`).
@@ -209,10 +217,13 @@ def sequence_generator(
         embedding_dropout=embedding_dropout,
         head_dropout_rate=head_dropout_rate,
         attention=attention,
+        attention_context=attention_context,
         memory=memory,
         initial_state=initial_state,
     )
     if attention_penalty:
-        probabilities = AttentionPenalty(attention_penalty, name=f"{name}_attention_penalty")(
+        # float32: the probabilities pass through uncast under a mixed policy.
+        probabilities = AttentionPenalty(attention_penalty, dtype="float32",
+                                         name=f"{name}_attention_penalty")(
             probabilities, weights, PaddingMask(name=f"{name}_penalty_mask")(target))
     return keras.Model(inputs=[conditioning, target], outputs=probabilities, name=name)

@@ -135,3 +135,38 @@ def test_embedding_and_head_dropout_act_in_training_only_and_decode(tmp_path):
         sequence_generator(**{**config, "head_dropout_rate": 1.5})
     with pytest.raises(ValueError, match="Received: feature_dropout=-0.1"):
         sequence_generator(**{**config, "feature_dropout": -0.1})
+
+
+@pytest.mark.multi_backend
+def test_show_attend_tell_decoder_feeds_the_context_and_decodes_as_trained(tmp_path):
+    import keras
+
+    import rnnzoo
+
+    grid = RNG.normal(size=(3, 4, 5)).astype("float32")
+    config = dict(vocabulary_size=9, feature_grid_shape=(4, 5), embedding_dim=6, units=6,
+                  attention_context="input", attention_penalty=1.0, head_dropout_rate=0.2,
+                  name="gen")
+    # The shared checks (padding, gradients, one fit step, .keras round trip).
+    model = run_model_test(sequence_generator, config, [grid, TARGET_IN], TARGET_OUT,
+                           (3, 3, 9), output_lengths=[3, 2, 3], tmp_path=tmp_path)
+    names = {layer.name for layer in model.layers}
+    assert "gen_decoder_attentive" in names and "gen_decoder" not in names
+    # The one-step decoder carries [h, c] only and gives the teacher-forced
+    # model's argmax step by step, with its attention over the 4 regions.
+    ids, attention = rnnzoo.decode(model, grid, max_length=3, start_token=1, end_token=-1,
+                                   return_attention=True)
+    forced = np.concatenate([np.ones((3, 1), "int32"), ids[:, :-1]], axis=1)
+    probabilities = keras.ops.convert_to_numpy(model([grid, forced], training=False))
+    np.testing.assert_array_equal(probabilities[..., 1:].argmax(-1) + 1, ids)
+    attentive = model.get_layer("gen_decoder_attentive")
+    probe = keras.Model(model.inputs, attentive.output[2])
+    np.testing.assert_allclose(np.asarray(attention), probe.predict([grid, forced], verbose=0),
+                               rtol=1e-5, atol=1e-6)
+    beam = rnnzoo.decode(model, grid, max_length=3, start_token=1, end_token=-1,
+                         sampler=rnnzoo.decoding.samplers.Beam(width=1))
+    np.testing.assert_array_equal(np.asarray(beam), ids)  # a width-1 beam is greedy
+    with pytest.raises(ValueError, match="Received: num_layers=2"):
+        sequence_generator(**{**config, "num_layers": 2})
+    with pytest.raises(ValueError, match="Received: attention_context='both'"):
+        sequence_generator(**{**config, "attention_context": "both"})
