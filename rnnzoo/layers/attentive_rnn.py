@@ -21,6 +21,7 @@ from keras import ops
 from rnnzoo.layers import loops
 from rnnzoo.layers.attention import ATTENTION_KINDS
 from rnnzoo.layers.attention import SequenceAttention
+from rnnzoo.layers.fast_rnn import steps as steps_module
 from rnnzoo.validation import check_choice
 from rnnzoo.validation import check_positive_int
 
@@ -84,6 +85,10 @@ class AttentiveRNN(keras.layers.Layer):
         self.gate_layer = (keras.layers.Dense(1, activation="sigmoid", dtype=self.dtype_policy,
                                               name="gate") if gate else None)
         self.supports_masking = True
+        if keras.backend.backend() == "tensorflow":
+            # As the CRF's: TensorFlow's scan over a time axis of unknown
+            # length keeps TensorArrays that XLA cannot size. JAX jits it.
+            self.supports_jit = False
 
     @property
     def state_sizes(self):
@@ -115,33 +120,49 @@ class AttentiveRNN(keras.layers.Layer):
                 f"cell. Received: {len(states)} states")
         x = ops.transpose(ops.cast(inputs, self.compute_dtype), (1, 0, 2))
         if mask is None:
-            steps = ops.ones((ops.shape(x)[0], batch, 1), "bool")
+            steps = ops.ones((ops.shape(x)[0], batch, 1), self.compute_dtype)
         else:
-            steps = ops.expand_dims(ops.transpose(ops.cast(mask, "bool"), (1, 0)), -1)
-
+            steps = ops.expand_dims(
+                ops.transpose(ops.cast(mask, self.compute_dtype), (1, 0)), -1)
+        # The cell's weights, its arithmetic from `fast_rnn.steps`: the input
+        # part of the projection for every step at once, before the loop.
+        cell, units = self.cell, self.units
+        input_dim = ops.shape(x)[-1]
+        kernel = cell.kernel
+        if self.cell_kind == "lstm":
+            xw = ops.matmul(x, kernel[:input_dim]) + cell.bias
+        else:  # reset_after: the input bias, then the recurrent one
+            xw = ops.matmul(x, kernel[:input_dim]) + cell.bias[0]
+        context_kernel = kernel[input_dim:]
         # Keras' TensorFlow scan stacks outputs shaped like the carry, so the
         # carry holds the step's context and weights beside the states.
         n = len(states)
         carry = (*states, ops.zeros((batch, ops.shape(memory)[-1]), self.compute_dtype),
                  ops.zeros((batch, ops.shape(memory)[1]), "float32"))
+        step_ops = steps_module.keras_ops()
 
         def step(carry, step_inputs):
-            x_t, real = step_inputs
-            states = carry[:n]
-            h = states[0]
+            xw_t, m_t = step_inputs[:, :-1], step_inputs[:, -1:]
+            h = carry[0]
             context, weights = self.attention.attend(
                 ops.expand_dims(h, 1), keys, memory, memory_mask)
             context, weights = context[:, 0], weights[:, 0]
             if self.gate_layer is not None:
                 context = context * self.gate_layer(h)
-            _, new = self.cell(ops.concatenate([x_t, context], axis=-1), list(states),
-                               training=training)
-            new = tuple(new) if isinstance(new, (list, tuple)) else (new,)
-            new = tuple(ops.where(real, a, b) for a, b in zip(new, states))
+            xw_t = xw_t + ops.matmul(context, context_kernel)
+            if self.cell_kind == "lstm":
+                new = steps_module.lstm_step(step_ops, units, True, h, carry[1], xw_t, m_t,
+                                             cell.recurrent_kernel)[:2]
+            else:
+                new = steps_module.gru_step(step_ops, units, True, h, xw_t, m_t,
+                                            cell.recurrent_kernel, cell.bias[1])[:1]
             carry = (*new, context, ops.cast(weights, "float32"))
             return carry, carry
 
-        carry, history = loops.scan(step, carry, (x, steps), like=lambda c: c)
+        # One tensor of inputs: Keras' TensorFlow scan fails on several whose
+        # time axis is unknown when traced (as the CRF's).
+        carry, history = loops.scan(step, carry, ops.concatenate([xw, steps], axis=-1),
+                                    like=lambda c: c)
         order = (1, 0, 2)
         # The hidden state is the cell's output (LSTM and GRU alike).
         return [ops.transpose(history[0], order), ops.transpose(history[n], order),

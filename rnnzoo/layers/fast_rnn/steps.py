@@ -28,6 +28,23 @@ Example:
 """
 
 
+def keras_ops():
+    """The namespace over `keras.ops` (any backend, differentiable by autodiff).
+
+    What a layer that runs these steps inside its own loop passes
+    (`rnnzoo.layers.AttentiveRNN`); the fused kernels pass their backend's.
+    """
+    import types
+
+    from keras import ops
+
+    return types.SimpleNamespace(
+        sigmoid=ops.sigmoid, tanh=ops.tanh, where=ops.where,
+        concat=lambda xs: ops.concatenate(xs, -1), matmul=ops.matmul,
+        matmul_t=lambda a, b: ops.matmul(a, ops.transpose(b)),
+    )
+
+
 def lstm_step(ops, units, masked, h, c, xw_t, m_t, u):
     """One LSTM step: new h, new c, the gates [i, f, g, o] and tanh(c)."""
     z = xw_t + ops.matmul(h, u)
