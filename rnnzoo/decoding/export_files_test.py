@@ -81,6 +81,7 @@ def _feeds(model, seed):
 
 CASES = [(name, dict()) for name in presets.PRESETS] + [
     ("bilstm_tagger", dict(crf=True, character_vocabulary_size=12)),
+    ("lstm_captioner", dict(attention_context="input")),  # Show-Attend-Tell's AttentiveRNN
     ("char_gru_name_classifier", dict(pooling="mean")),  # with the presets: every pooling
     ("bilstm_sentiment", dict(pooling="attention", num_layers=2)),
 ]

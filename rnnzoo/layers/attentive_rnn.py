@@ -134,39 +134,50 @@ class AttentiveRNN(keras.layers.Layer):
         else:  # reset_after: the input bias, then the recurrent one
             xw = ops.matmul(x, kernel[:input_dim]) + cell.bias[0]
         context_kernel = kernel[input_dim:]
-        # Keras' TensorFlow scan stacks outputs shaped like the carry, so the
-        # carry holds the step's context and weights beside the states.
         n = len(states)
-        carry = (*states, ops.zeros((batch, ops.shape(memory)[-1]), self.compute_dtype),
-                 ops.zeros((batch, ops.shape(memory)[1]), "float32"))
         step_ops = steps_module.keras_ops()
 
-        def step(carry, step_inputs):
+        def attend_and_step(states, step_inputs):
             xw_t, m_t = step_inputs[:, :-1], step_inputs[:, -1:]
-            h = carry[0]
+            h = states[0]
             context, weights = self.attention.attend(
                 ops.expand_dims(h, 1), keys, memory, memory_mask)
-            context, weights = context[:, 0], weights[:, 0]
+            context, weights = context[:, 0], ops.cast(weights[:, 0], "float32")
             if self.gate_layer is not None:
                 context = context * self.gate_layer(h)
             xw_t = xw_t + ops.matmul(context, context_kernel)
             if self.cell_kind == "lstm":
-                new = steps_module.lstm_step(step_ops, units, True, h, carry[1], xw_t, m_t,
+                new = steps_module.lstm_step(step_ops, units, True, h, states[1], xw_t, m_t,
                                              cell.recurrent_kernel)[:2]
             else:
                 new = steps_module.gru_step(step_ops, units, True, h, xw_t, m_t,
                                             cell.recurrent_kernel, cell.bias[1])[:1]
-            carry = (*new, context, ops.cast(weights, "float32"))
-            return carry, carry
+            return tuple(new), (new[0], context, weights)
 
         # One tensor of inputs: Keras' TensorFlow scan fails on several whose
         # time axis is unknown when traced (as the CRF's).
-        carry, history = loops.scan(step, carry, ops.concatenate([xw, steps], axis=-1),
-                                    like=lambda c: c)
+        xs = ops.concatenate([xw, steps], axis=-1)
+        if loops.builtin_loops_enabled():  # export: outputs of their own shapes
+            states, (hs, contexts, weights) = loops.scan(
+                attend_and_step, states, xs,
+                like=lambda s: (s[0], ops.zeros((batch, ops.shape(memory)[-1]), s[0].dtype),
+                                ops.zeros((batch, ops.shape(memory)[1]), "float32")))
+        else:
+            # Keras' TensorFlow scan stacks outputs shaped like the carry, so
+            # the carry holds the step's context and weights beside the states.
+            def step(carry, step_inputs):
+                new, outputs = attend_and_step(carry[:n], step_inputs)
+                carry = (*new, *outputs[1:])
+                return carry, carry
+
+            carry = (*states, ops.zeros((batch, ops.shape(memory)[-1]), self.compute_dtype),
+                     ops.zeros((batch, ops.shape(memory)[1]), "float32"))
+            carry, history = loops.scan(step, carry, xs)
+            states, hs, contexts, weights = carry[:n], history[0], history[n], history[n + 1]
         order = (1, 0, 2)
         # The hidden state is the cell's output (LSTM and GRU alike).
-        return [ops.transpose(history[0], order), ops.transpose(history[n], order),
-                ops.transpose(history[n + 1], order), *carry[:n]]
+        return [ops.transpose(hs, order), ops.transpose(contexts, order),
+                ops.transpose(weights, order), *states]
 
     def compute_mask(self, inputs, mask=None):
         return [mask, mask, mask] + [None] * len(self.state_sizes)

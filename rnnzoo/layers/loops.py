@@ -1,6 +1,7 @@
 """The time loops of rnnzoo's layers, and the export-friendly form they take under `builtin_loops()`.
 
-`scan(step, init, xs)` is `keras.ops.scan` everywhere except inside
+`scan(step, init, xs)` is `keras.ops.scan` (one plain call of `step` when
+`xs` has one step, known statically, as in a one-step decoder) except inside
 `builtin_loops()`, the context `rnnzoo.export(format="litert")` traces the
 model under. There it is a `keras.ops.while_loop` that writes each step's
 output into a preallocated `(time, ...)` buffer with `keras.ops.scatter_update`.
@@ -82,13 +83,17 @@ def scan(step, init, xs, reverse=False, like=None):
     >>> float(total), np.asarray(partial).tolist(), np.asarray(same[1]).tolist()
     (6.0, [0.0, 1.0, 3.0, 6.0], [0.0, 1.0, 3.0, 6.0])
     """
-    if not builtin_loops_enabled():
-        return ops.scan(step, init, xs, reverse=reverse)
     flat = [ops.convert_to_tensor(x) for x in tree.flatten(xs)]
     steps = ops.shape(flat[0])[0]
 
     def at(t):
         return tree.pack_sequence_as(xs, [x[t] for x in flat])
+
+    if isinstance(steps, int) and steps == 1:  # e.g. a one-step decoder: no loop at all
+        carry, y = step(init, at(0))
+        return carry, tree.map_structure(lambda v: ops.expand_dims(v, 0), y)
+    if not builtin_loops_enabled():
+        return ops.scan(step, init, xs, reverse=reverse)
 
     if like is not None:
         structure = like(init)
