@@ -1,6 +1,7 @@
 """rnnzoo layers: the recurrent stack and the custom layers it builds on."""
 
 from rnnzoo.layers.attention import SequenceAttention
+from rnnzoo.layers.attentive_rnn import AttentiveRNN
 from rnnzoo.layers.crf import CRF
 from rnnzoo.layers.crf import crf_decode
 from rnnzoo.layers.crf import crf_log_likelihood

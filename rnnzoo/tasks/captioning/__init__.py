@@ -88,6 +88,10 @@ class Config(ResolvedConfig):
     lr_decay: float | None = field(
         None, "flickr8k: multiply the learning rate by this after an epoch without a better "
               "validation loss (1: constant)" + _DEFAULT)
+    attention_context: str = field(
+        "input", "flickr8k: 'input': Show-Attend-Tell's decoder (the context of the previous "
+                 "state feeds each LSTM step); 'output': Luong's (attention over the LSTM's "
+                 "outputs, parallel training)", choices=("input", "output"))
     attention_penalty: float = field(
         0.0, "flickr8k: weight of Show-Attend-Tell's doubly stochastic attention penalty "
              "(the paper uses 1; 0: none)")

@@ -9,8 +9,12 @@
    test split, whenever its images are present.
 2. `features.grid_features`: 7 x 7 x 1280 EfficientNet-Lite0 grids, cached.
 3. `build_captioner`: `rnnzoo.sequence_generator` with soft (Bahdanau)
-   attention over the 49 regions, an LSTM and dropout; optionally the
-   doubly stochastic attention penalty (`attention_penalty`). The baseline
+   attention over the 49 regions, an LSTM and dropout: by default
+   Show-Attend-Tell's decoder (`attention_context="input"`: the gated
+   context of the previous state feeds each LSTM step,
+   `rnnzoo.layers.AttentiveRNN`), or Luong's attention over the LSTM's
+   outputs (`"output"`); optionally the doubly stochastic attention
+   penalty (`attention_penalty`). The baseline
    without attention (the mean-pooled grid initialises the LSTM) is trained
    the same way.
 4. `rnnzoo.decode` with greedy search and beam search (width and length
@@ -267,7 +271,7 @@ def run(config, runner):
     write_json(runner.path(VOCABULARY_FILE), vocabulary)
     model, history, train_seconds = _train(
         runner, config, "captioner", vocabulary, grid, batches,
-        attention_penalty=config.attention_penalty)
+        attention_context=config.attention_context, attention_penalty=config.attention_penalty)
     runner.save_model(model)
     histories = {"attention": history.history}
     seconds = {"attention": train_seconds}
