@@ -91,6 +91,8 @@ class Config:
                                     "stopping")
     max_minutes: float | None = field(12.0, "stop a variant after the epoch passing this time")
     min_count: int = field(2, "keep word forms seen this often in training")
+    lowercase: bool = field(False, "look words up lower-cased (the characters keep the case), "
+                                   "so 'Opposition' gets the embedding of 'opposition'")
     max_word_length: int = field(20, "characters kept per word (longer words are cut)")
     validation_sentences: int = field(600, "training sentences held out to pick the epoch")
     max_sentences: int | None = field(None, "use the first N training sentences (quick runs)")
@@ -126,25 +128,28 @@ class Vocabularies:
     """Words, characters and tags of the training sentences, and their encodings.
 
     Ids 0 (padding) and 1 (unknown) come first in `words` and `characters`;
-    `tags` has padding id 0 too (real tags are 1..).
+    `tags` has padding id 0 too (real tags are 1..). With `lowercase`, words
+    are counted and looked up lower-cased; characters always keep the case.
     """
 
     words: list
     characters: list
     tags: list
     max_word_length: int
+    lowercase: bool = False
 
     @classmethod
-    def count(cls, sentences, tags, *, min_count, max_word_length):
+    def count(cls, sentences, tags, *, min_count, max_word_length, lowercase=False):
         from rnnzoo.data import text
 
         forms = [w for sentence in sentences for w in sentence]
         return cls(
-            words=["", "[UNK]"] + text.count_vocabulary(forms, split="whitespace",
-                                                       min_count=min_count),
+            words=["", "[UNK]"] + text.count_vocabulary(
+                [w.lower() for w in forms] if lowercase else forms, split="whitespace",
+                min_count=min_count),
             characters=["", "[UNK]"] + text.count_vocabulary(forms, split="character"),
             tags=[""] + sorted({t for row in tags for t in row}),
-            max_word_length=max_word_length)
+            max_word_length=max_word_length, lowercase=lowercase)
 
     @functools.cached_property
     def _indexes(self):
@@ -161,7 +166,7 @@ class Vocabularies:
         chars = np.zeros((len(sentences), width, depth), "int32")
         for i, sentence in enumerate(sentences):
             for j, word in enumerate(sentence):
-                words[i, j] = word_index.get(word, 1)
+                words[i, j] = word_index.get(word.lower() if self.lowercase else word, 1)
                 chars[i, j, :min(len(word), depth)] = [
                     char_index.get(c, 1) for c in word[:depth]]
         if tags is None:
@@ -307,7 +312,7 @@ def run(config, runner):
         dev = type(dev)(*(getattr(dev, k)[:config.max_dev_sentences]
                           for k in ("words", "upos", "xpos")))
     vocab = Vocabularies.count(train.words, train.tags(config.tagset),
-                               min_count=config.min_count,
+                               min_count=config.min_count, lowercase=config.lowercase,
                                max_word_length=config.max_word_length)
     write_json(runner.path(VOCABULARY_FILE), dataclasses.asdict(vocab) | {
         "tagset": config.tagset})
@@ -407,7 +412,8 @@ def tag_sentences(trained, sentences: list[str]):
 
     stored = read_json(os.path.join(trained.output_dir, VOCABULARY_FILE))
     vocab = Vocabularies(**{k: stored[k] for k in ("words", "characters", "tags",
-                                                   "max_word_length")})
+                                                   "max_word_length")},
+                         lowercase=stored.get("lowercase", False))  # older runs: as written
     split = [s.split() for s in sentences]
     if not all(split):
         raise ValueError(f"Expected non-empty sentences. Received: sentences={sentences!r}")

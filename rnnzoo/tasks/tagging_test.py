@@ -38,6 +38,15 @@ def test_vocabularies_encode_words_characters_and_tags():
     assert chars[0, 2, 0] == 1  # "y" never seen: the unknown character
     with pytest.raises(ValueError, match="Received: variants='lstm'"):
         tagging.Config(variants=("lstm",))
+    # Lower-cased lookup: "hi" and "Hi" count together and share one id;
+    # the characters keep the case.
+    lower = tagging.Vocabularies.count([["Hi", "there"], ["hi"]], [["INTJ", "ADV"], ["INTJ"]],
+                                       min_count=2, max_word_length=3, lowercase=True)
+    assert lower.words == ["", "[UNK]", "hi"]
+    words, chars = lower.encode([["HI", "hi", "there"]])
+    assert words.tolist() == [[2, 2, 1]]
+    index = {c: i for i, c in enumerate(lower.characters)}
+    assert chars[0, 0, :2].tolist() == [index["H"], index["I"] if "I" in index else 1]
 
 
 REAL = os.path.join(os.environ.get("RNNZOO_DATA_DIR", "/nonexistent"), "ud_english_ewt")
