@@ -39,6 +39,7 @@ VARIANTS = {
     "words": dict(),
     "characters": dict(characters=True),
     "characters_crf": dict(characters=True, crf=True),
+    "characters_ensemble": dict(characters=True, members=3),
 }
 """The compared networks: the last one is the run's `model.keras`."""
 VOCABULARY_FILE = "vocabularies.json"
@@ -265,6 +266,33 @@ def build(variant, vocab, config, name=None):
         **config.overrides})
 
 
+def average_taggers(members, name):
+    """One model averaging the tag probabilities of softmax taggers with the same inputs.
+
+    Example:
+
+    >>> import numpy as np, rnnzoo
+    >>> members = [rnnzoo.sequence_tagger(vocabulary_size=9, num_classes=3, units=4,
+    ...                                   name=f"t{k}") for k in range(2)]
+    >>> ids = np.array([[3, 4, 0]])
+    >>> mean = (np.asarray(members[0](ids)) + np.asarray(members[1](ids))) / 2
+    >>> np.allclose(average_taggers(members, "both")(ids), mean)
+    True
+    """
+    import keras
+
+    from rnnzoo.models.crf_model import CRFModel
+
+    if any(isinstance(m, CRFModel) for m in members):
+        raise ValueError("Expected softmax taggers to average (a CRF gives tags, not "
+                         f"probabilities). Received: members={[m.name for m in members]}")
+    inputs = [keras.Input(t.shape[1:], dtype=t.dtype, name=f"{name}_{t.name.split('_')[-1]}")
+              for t in members[0].inputs]
+    outputs = [m(inputs if len(inputs) > 1 else inputs[0]) for m in members]
+    return keras.Model(inputs, keras.layers.Average(name=f"{name}_average")(outputs),
+                       name=name)
+
+
 def predict_tags(model, vocab, sentences, batch_size=64):
     """One list of tag names per sentence, predicted in batches of similar length.
 
@@ -326,34 +354,57 @@ def run(config, runner):
     baseline = tag_scores(gold, [[lookup.get(w, overall) for w in s] for s in dev.words],
                           dev.words, seen, vocab.tags)
 
-    results, histories, models = {}, {}, {}
-    for i, variant in enumerate(config.variants):
-        runner.reseed(i)
+    def fit_variant(variant, offset, name):
+        """One network of `variant`, trained on the training part (validation: early stop)."""
+        runner.reseed(offset)
         characters = VARIANTS[variant].get("characters", False)
         words, chars, tags = encoded["train"]
         v_words, v_chars, v_tags = encoded["validation"]
         with runner.scope():
-            model = build(variant, vocab, config)
+            model = build(variant, vocab, config, name=f"{NAME}_{name}")
         runner.compile(model, learning_rate=config.learning_rate)
         timer = Timer()
         history = runner.fit(
             model, LengthBatches([words, chars] if characters else words, tags,
                                  batch_size=config.batch_size, seed=runner.seed),
-            name=variant, monitor="val_accuracy", patience=config.patience, epochs=config.epochs,
+            name=name, monitor="val_accuracy", patience=config.patience, epochs=config.epochs,
             time_limit=config.max_minutes * 60 if config.max_minutes else None,
             validation_data=LengthBatches([v_words, v_chars] if characters else v_words,
                                           v_tags, batch_size=128, shuffle=False))
         # Every epoch's seconds, those of a resumed earlier run included.
-        seconds = round(sum(getattr(history, "seconds", None) or [timer.seconds()]), 1)
+        return model, history, sum(getattr(history, "seconds", None) or [timer.seconds()])
+
+    validation_gold = validation.tags(config.tagset)
+    results, histories, models = {}, {}, {}
+    for i, variant in enumerate(config.variants):
+        count = VARIANTS[variant].get("members", 1)
+        members, seconds, epochs = [], 0.0, []
+        for k in range(count):
+            same = {**VARIANTS[variant], "members": 1} == {**VARIANTS["characters"], "members": 1}
+            if k == 0 and count > 1 and same and "characters" in models:
+                model = models["characters"][0]  # this run's `characters` network is member 1
+                seconds += results["characters"]["train_seconds"]
+                epochs += results["characters"]["epochs_run"]
+            else:
+                name = variant if count == 1 else f"{variant}_{k + 1}"
+                model, history, member_seconds = fit_variant(variant, i + 100 * k, name)
+                seconds += member_seconds
+                epochs.append(len(history.history["loss"]))
+                histories[name] = history.history
+            members.append(model)
+        model = members[0] if count == 1 else average_taggers(members, f"{NAME}_{variant}")
         predicted = predict_tags(model, vocab, dev.words)
         scores = tag_scores(gold, predicted, dev.words, seen, vocab.tags)
+        validation_scores = tag_scores(validation_gold,
+                                       predict_tags(model, vocab, validation.words),
+                                       validation.words, seen, vocab.tags)
         results[variant] = {"dev_accuracy": scores["accuracy"],
                             "dev_unseen_accuracy": scores["unseen_accuracy"],
+                            "validation_accuracy": validation_scores["accuracy"],
                             "parameters": int(model.count_params()),
-                            "train_seconds": seconds,
-                            "epochs_run": len(history.history["loss"]),
+                            "train_seconds": round(seconds, 1),
+                            "epochs_run": epochs,  # one count per trained network
                             "scores": scores}
-        histories[variant] = history.history
         models[variant] = (model, predicted)
         runner.save_model(model, f"{variant}.keras")
 

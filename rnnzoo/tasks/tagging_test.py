@@ -2,10 +2,12 @@
 
 import os
 
+import keras
 import numpy as np
 import pytest
 
 from rnnzoo import cli
+from rnnzoo.io import read_json
 from rnnzoo.tasks import tagging
 from rnnzoo.training.saving import load_model
 
@@ -80,3 +82,31 @@ def test_quick_run_on_real_sentences_beats_the_most_frequent_tag(tmp_path, capsy
     again = cli.main(tagging, ["predict", " ".join(sentence), "--output-dir", str(out)])
     assert again == pairs
     np.testing.assert_array_equal(metrics["sentences"]["dev"], 400)
+
+
+@pytest.mark.skipif(not os.path.isdir(REAL), reason="needs RNNZOO_DATA_DIR/ud_english_ewt")
+def test_ensemble_averages_three_seeds_reusing_the_characters_network(tmp_path):
+    out = tmp_path / "run"
+    metrics = cli.main(tagging, ["--quick", "--variants", "('characters', 'characters_ensemble')",
+                                 "--max-sentences", "300", "--validation-sentences", "60",
+                                 "--max-dev-sentences", "100", "--epochs", "2",
+                                 "--output-dir", str(out), "--verbose", "0"])
+    single, ensemble = (metrics["variants"][v] for v in ("characters", "characters_ensemble"))
+    # Member 1 is the run's `characters` network; two more seeds are trained.
+    assert len(ensemble["epochs_run"]) == 3 and ensemble["epochs_run"][0] == single["epochs_run"][0]
+    assert ensemble["parameters"] == 3 * single["parameters"]
+    assert ensemble["train_seconds"] > single["train_seconds"]
+    # The saved ensemble reloads and gives the mean of its members' probabilities.
+    model = load_model(str(out / "characters_ensemble.keras"))
+    alone = load_model(str(out / "characters.keras"))
+    vocab = tagging.Vocabularies(**{k: v for k, v in read_json(out / "vocabularies.json").items()
+                                    if k != "tagset"})
+    words, chars = vocab.encode([["The", "dog", "barked", "."], ["Hi", "."]])
+    mean = np.asarray(model.predict_on_batch([words, chars]))
+    members = [layer for layer in model.layers if isinstance(layer, keras.Model)]
+    assert len(members) == 3 and members[0].name == alone.name
+    np.testing.assert_allclose(
+        mean, np.mean([np.asarray(m.predict_on_batch([words, chars])) for m in members], 0),
+        rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(np.asarray(members[0].predict_on_batch([words, chars])),
+                               np.asarray(alone.predict_on_batch([words, chars])), atol=1e-6)
