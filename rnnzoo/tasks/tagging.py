@@ -10,9 +10,13 @@
 2. `Vocabularies`: word forms seen at least `min_count` times in training
    (rarer ones train the unknown-word id), every training character, the
    tags.
-3. Three variants of `rnnzoo.sequence_tagger` trained the same way
+3. The variants of `rnnzoo.sequence_tagger` trained the same way
    (`VARIANTS`): words only; + characters (a masked character CNN,
-   Ma & Hovy 2016); + characters and a linear-chain CRF (`crf=True`).
+   Ma & Hovy 2016); + characters and a linear-chain CRF (`crf=True`);
+   and the main model, an ensemble of three seeds of the character tagger
+   (`average_taggers`: their tag probabilities averaged in one model; the
+   first seed is the `characters` network itself). Words are looked up
+   lower-cased (`lowercase`); the characters keep the case.
 4. Dev accuracy overall and on words unseen in training, per-tag
    precision / recall / F1, the most-frequent-tag-per-word baseline, the
    largest confusions (`confusions.png`) and the loss curves (`loss.png`).
@@ -82,7 +86,7 @@ class Config:
     num_layers: int = field(2, "BiLSTM layers")
     embedding_dim: int = field(128, "word embedding width")
     character_embedding_dim: int = field(32, "character embedding width")
-    character_units: int = field(64, "character CNN filters")
+    character_units: int = field(128, "character CNN filters")
     dropout: float = field(0.3, "dropout between BiLSTM layers and before the output")
     embedding_dropout: float = field(0.25, "rate of word-embedding channels dropped")
     word_dropout: float = field(0.1, "rate of training words replaced by the unknown word "
@@ -91,8 +95,8 @@ class Config:
     patience: int | None = field(3, "epochs without a better validation accuracy before "
                                     "stopping")
     max_minutes: float | None = field(12.0, "stop a variant after the epoch passing this time")
-    min_count: int = field(2, "keep word forms seen this often in training")
-    lowercase: bool = field(False, "look words up lower-cased (the characters keep the case), "
+    min_count: int = field(1, "keep word forms seen this often in training")
+    lowercase: bool = field(True, "look words up lower-cased (the characters keep the case), "
                                    "so 'Opposition' gets the embedding of 'opposition'")
     max_word_length: int = field(20, "characters kept per word (longer words are cut)")
     validation_sentences: int = field(600, "training sentences held out to pick the epoch")
