@@ -88,7 +88,7 @@ def test_quick_run_on_real_sentences_beats_the_most_frequent_tag(tmp_path, capsy
 def test_ensemble_averages_three_seeds_reusing_the_characters_network(tmp_path):
     out = tmp_path / "run"
     metrics = cli.main(tagging, ["--quick", "--variants", "('characters', 'characters_ensemble')",
-                                 "--max-sentences", "200", "--validation-sentences", "40",
+                                 "--max-sentences", "300", "--validation-sentences", "60",
                                  "--max-dev-sentences", "50", "--epochs", "1",
                                  "--output-dir", str(out), "--verbose", "0"])
     single, ensemble = (metrics["variants"][v] for v in ("characters", "characters_ensemble"))
