@@ -27,8 +27,8 @@ state, the context and the word. Training runs step by step.
 import keras
 
 from rnnzoo.layers.attention import ATTENTION_KINDS
-from rnnzoo.layers.attentive_rnn import AttentiveRNN
 from rnnzoo.layers.attention import SequenceAttention
+from rnnzoo.layers.attentive_rnn import AttentiveRNN
 from rnnzoo.layers.recurrent_stack import apply_stack
 from rnnzoo.layers.recurrent_stack import build_stack_layers
 from rnnzoo.layers.recurrent_stack import layer_units

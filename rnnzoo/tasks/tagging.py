@@ -8,8 +8,8 @@
    accuracy stops improving); dev is only reported (the official test
    split is not in the shared data).
 2. `Vocabularies`: word forms seen at least `min_count` times in training
-   (rarer ones train the unknown-word id), every training character, the
-   tags.
+   (rarer ones, and `word_dropout`, train the unknown-word id), every
+   training character, the tags.
 3. The variants of `rnnzoo.sequence_tagger` trained the same way
    (`VARIANTS`): words only; + characters (a masked character CNN,
    Ma & Hovy 2016); + characters and a linear-chain CRF (`crf=True`);

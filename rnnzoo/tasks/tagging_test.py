@@ -110,3 +110,11 @@ def test_ensemble_averages_three_seeds_reusing_the_characters_network(tmp_path):
         rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(np.asarray(members[0].predict_on_batch([words, chars])),
                                np.asarray(alone.predict_on_batch([words, chars])), atol=1e-6)
+
+
+def test_average_taggers_refuses_crf_members():
+    import rnnzoo
+
+    crf = rnnzoo.sequence_tagger(vocabulary_size=9, num_classes=3, units=4, crf=True, name="c")
+    with pytest.raises(ValueError, match=r"Received: members=\['c'\]"):
+        tagging.average_taggers([crf], "both")
