@@ -101,8 +101,7 @@ class AttentiveRNN(keras.layers.Layer):
         if self.gate_layer is not None:
             self.gate_layer.build((None, self.units))
 
-    def call(self, inputs, memory, inputs_mask=None, memory_mask=None, initial_state=None,
-             training=None):
+    def call(self, inputs, memory, inputs_mask=None, memory_mask=None, initial_state=None):
         mask = inputs_mask
         memory = ops.cast(memory, self.compute_dtype)
         keys = self.attention.keys(memory)
@@ -155,25 +154,19 @@ class AttentiveRNN(keras.layers.Layer):
             return tuple(new), (new[0], context, weights)
 
         # One tensor of inputs: Keras' TensorFlow scan fails on several whose
-        # time axis is unknown when traced (as the CRF's).
-        xs = ops.concatenate([xw, steps], axis=-1)
-        if loops.builtin_loops_enabled():  # export: outputs of their own shapes
-            states, (hs, contexts, weights) = loops.scan(
-                attend_and_step, states, xs,
-                like=lambda s: (s[0], ops.zeros((batch, ops.shape(memory)[-1]), s[0].dtype),
-                                ops.zeros((batch, ops.shape(memory)[1]), "float32")))
-        else:
-            # Keras' TensorFlow scan stacks outputs shaped like the carry, so
-            # the carry holds the step's context and weights beside the states.
-            def step(carry, step_inputs):
-                new, outputs = attend_and_step(carry[:n], step_inputs)
-                carry = (*new, *outputs[1:])
-                return carry, carry
+        # time axis is unknown when traced (as the CRF's). And it stacks
+        # outputs shaped like the carry, so the carry holds the step's
+        # context and weights beside the states.
+        def step(carry, step_inputs):
+            new, outputs = attend_and_step(carry[:n], step_inputs)
+            carry = (*new, *outputs[1:])
+            return carry, carry
 
-            carry = (*states, ops.zeros((batch, ops.shape(memory)[-1]), self.compute_dtype),
-                     ops.zeros((batch, ops.shape(memory)[1]), "float32"))
-            carry, history = loops.scan(step, carry, xs)
-            states, hs, contexts, weights = carry[:n], history[0], history[n], history[n + 1]
+        carry = (*states, ops.zeros((batch, ops.shape(memory)[-1]), self.compute_dtype),
+                 ops.zeros((batch, ops.shape(memory)[1]), "float32"))
+        carry, history = loops.scan(step, carry, ops.concatenate([xw, steps], axis=-1),
+                                    like=lambda c: c)
+        states, hs, contexts, weights = carry[:n], history[0], history[n], history[n + 1]
         order = (1, 0, 2)
         # The hidden state is the cell's output (LSTM and GRU alike).
         return [ops.transpose(hs, order), ops.transpose(contexts, order),
@@ -183,7 +176,7 @@ class AttentiveRNN(keras.layers.Layer):
         return [mask, mask, mask] + [None] * len(self.state_sizes)
 
     def compute_output_spec(self, inputs, memory, inputs_mask=None, memory_mask=None,
-                            initial_state=None, training=None):
+                            initial_state=None):
         batch, time = inputs.shape[0], inputs.shape[1]
         dtype = self.compute_dtype
         return [

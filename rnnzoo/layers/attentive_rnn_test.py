@@ -92,3 +92,14 @@ def test_bad_arguments_are_named():
         AttentiveRNN(0)
     with pytest.raises(ValueError, match="Expected 2 initial states"):
         AttentiveRNN(4)(INPUTS, MEMORY, initial_state=[np.zeros((2, 4), "float32")])
+
+
+def test_the_export_loop_equals_the_training_loop():
+    from rnnzoo.layers.loops import builtin_loops
+
+    layer = AttentiveRNN(5)
+    expected = layer(INPUTS, MEMORY, inputs_mask=MASK)
+    with builtin_loops():  # what rnnzoo.export traces: the buffered while loop
+        got = layer(INPUTS, MEMORY, inputs_mask=MASK)
+    for a, b in zip(got, expected):
+        np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-6, atol=1e-7)
