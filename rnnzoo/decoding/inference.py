@@ -164,7 +164,7 @@ def decoder_step_model(model):
     if _has_layer(model, f"{prefix}_attentive"):  # Show, Attend and Tell
         outputs, context, weights, *new_states = model.get_layer(f"{prefix}_attentive")(
             x, memory, memory_mask=memory_mask, initial_state=state_inputs[0])
-        outputs = deep_output(outputs, context, x, prefix, layers=tuple(
+        outputs = deep_output(outputs, [context, x], prefix, layers=tuple(
             model.get_layer(f"{prefix}_{suffix}")
             for suffix in ("concat", "combine", "attentional")))
         return _step_model(model, prefix, inputs, outputs, [new_states], weights)

@@ -104,7 +104,7 @@ def build_decoder(
         outputs, context, weights, *final = layer(
             x, memory, inputs_mask=mask, memory_mask=memory_mask,
             initial_state=initial_state[0] if initial_state else None)
-        outputs = deep_output(outputs, context, x, prefix)
+        outputs = deep_output(outputs, [context, x], prefix)
         states = [final]
     else:
         outputs, states, weights = _stack_decoder(
@@ -143,27 +143,35 @@ def _stack_decoder(x, mask, prefix, *, cell, units, num_layers, residual, dropou
     return outputs, states, weights
 
 
-def deep_output(outputs, context, embedded, prefix, layers=None):
-    """Show-Attend-Tell's deep output with a residual: `h + tanh(W_c [h; context; embedding])`.
+def deep_output(outputs, features, prefix, *, units=None, layers=None):
+    """The attentional output with its residual: `h + tanh(W_c [h; *features])`.
 
-    Builds `{prefix}_concat`, `{prefix}_combine` and `{prefix}_attentional`,
-    or reuses `layers` (the one-step decoder passes the trained ones).
+    Luong's attentional state (`features=[context]`, `attend`) and, with
+    the word too (`[context, embedding]`), Show-Attend-Tell's deep output.
+    Builds `{prefix}_concat`, `{prefix}_combine` (width `units`, default
+    the outputs') and `{prefix}_attentional`, or reuses `layers` (the
+    one-step decoder passes the trained ones; `residual` None for a model
+    saved before the residual existed).
 
     Example:
 
     >>> import keras
     >>> h, z, e = keras.Input((None, 8)), keras.Input((None, 6)), keras.Input((None, 4))
-    >>> tuple(deep_output(h, z, e, "d").shape)
+    >>> tuple(deep_output(h, [z, e], "d").shape)
     (None, None, 8)
     """
     if layers is None:
         layers = (
             keras.layers.Concatenate(name=f"{prefix}_concat"),
-            keras.layers.Dense(outputs.shape[-1], activation="tanh", name=f"{prefix}_combine"),
+            keras.layers.Dense(units or outputs.shape[-1], activation="tanh",
+                               name=f"{prefix}_combine"),
             keras.layers.Add(name=f"{prefix}_attentional"),
         )
     concat, combine, residual = layers
-    return residual([outputs, combine(concat([outputs, context, embedded]))])
+    combined = combine(concat([outputs, *features]))
+    if residual is None:  # a model saved before the residual existed
+        return combined
+    return residual([outputs, combined])
 
 
 def attend(outputs, memory, memory_mask, prefix, *, attention=None, units=None,
@@ -198,19 +206,9 @@ def attend(outputs, memory, memory_mask, prefix, *, attention=None, units=None,
     >>> tuple(out.shape), tuple(weights.shape)
     ((None, None, 8), (None, None, 5))
     """
-    if layers is None:
-        layers = (
-            SequenceAttention(attention, name=f"{prefix}_attention"),
-            keras.layers.Concatenate(name=f"{prefix}_concat"),
-            keras.layers.Dense(units, activation="tanh", name=f"{prefix}_combine"),
-            keras.layers.Add(name=f"{prefix}_attentional"),
-        )
-    attention_layer, concat, combine, residual = layers
+    attention_layer, *rest = layers or (SequenceAttention(attention, name=f"{prefix}_attention"),)
     context, weights = attention_layer(outputs, memory, memory_mask=memory_mask)
-    combined = combine(concat([outputs, context]))
-    if residual is None:  # a model saved before the residual existed
-        return combined, weights
-    return residual([outputs, combined]), weights
+    return deep_output(outputs, [context], prefix, units=units, layers=rest or None), weights
 
 
 def bridge_states(sources, decoder_cell, decoder_widths, name, copy=False):
