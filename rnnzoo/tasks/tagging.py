@@ -43,9 +43,13 @@ VARIANTS = {
     "words": dict(),
     "characters": dict(characters=True),
     "characters_crf": dict(characters=True, crf=True),
-    "characters_ensemble": dict(characters=True, members=3),
+    "characters_ensemble": dict(base="characters", members=3),
 }
-"""The compared networks: the last one is the run's `model.keras`."""
+"""The compared networks: the last one is the run's `model.keras`.
+
+An entry with `base` is `members` seeds of that variant, averaged
+(`average_taggers`); the run's own `base` network is its first member.
+"""
 VOCABULARY_FILE = "vocabularies.json"
 
 
@@ -252,11 +256,23 @@ def tag_scores(gold, predicted, words, seen, tagset):
     }
 
 
+def variant_options(variant):
+    """A variant's options, those of its `base` included.
+
+    Example:
+
+    >>> variant_options("characters_ensemble")["characters"]
+    True
+    """
+    options = VARIANTS[variant]
+    return {**VARIANTS.get(options.get("base"), {}), **options}
+
+
 def build(variant, vocab, config, name=None):
     """The `rnnzoo.sequence_tagger` of one variant."""
     import rnnzoo
 
-    options = VARIANTS[variant]
+    options = variant_options(variant)
     characters = options.get("characters", False)
     return rnnzoo.sequence_tagger(**{
         **dict(vocabulary_size=len(vocab.words), embedding_dim=config.embedding_dim,
@@ -333,6 +349,7 @@ def run(config, runner):
     from rnnzoo.data.datasets import load_ud_treebank
     from rnnzoo.data.length_batches import LengthBatches
     from rnnzoo.io import write_json
+    from rnnzoo.tasks.ensembles import drop_training_state
     from rnnzoo.training.runner import Timer
 
     runner.start(config)
@@ -361,7 +378,7 @@ def run(config, runner):
     def fit_variant(variant, offset, name):
         """One network of `variant`, trained on the training part (validation: early stop)."""
         runner.reseed(offset)
-        characters = VARIANTS[variant].get("characters", False)
+        characters = variant_options(variant).get("characters", False)
         words, chars, tags = encoded["train"]
         v_words, v_chars, v_tags = encoded["validation"]
         with runner.scope():
@@ -381,14 +398,13 @@ def run(config, runner):
     validation_gold = validation.tags(config.tagset)
     results, histories, models = {}, {}, {}
     for i, variant in enumerate(config.variants):
-        count = VARIANTS[variant].get("members", 1)
+        count, base = VARIANTS[variant].get("members", 1), VARIANTS[variant].get("base")
         members, seconds, epochs = [], 0.0, []
         for k in range(count):
-            same = {**VARIANTS[variant], "members": 1} == {**VARIANTS["characters"], "members": 1}
-            if k == 0 and count > 1 and same and "characters" in models:
-                model = models["characters"][0]  # this run's `characters` network is member 1
-                seconds += results["characters"]["train_seconds"]
-                epochs += results["characters"]["epochs_run"]
+            if k == 0 and base in models:  # this run's `base` network is member 1
+                model = models[base][0]
+                seconds += results[base]["train_seconds"]
+                epochs += results[base]["epochs_run"]
             else:
                 name = variant if count == 1 else f"{variant}_{k + 1}"
                 model, history, member_seconds = fit_variant(variant, i + 100 * k, name)
@@ -396,7 +412,9 @@ def run(config, runner):
                 epochs.append(len(history.history["loss"]))
                 histories[name] = history.history
             members.append(model)
-        model = members[0] if count == 1 else average_taggers(members, f"{NAME}_{variant}")
+        if count > 1:
+            drop_training_state(members)  # weights only: no optimizer state in the saved model
+            model = average_taggers(members, f"{NAME}_{variant}")
         predicted = predict_tags(model, vocab, dev.words)
         scores = tag_scores(gold, predicted, dev.words, seen, vocab.tags)
         validation_scores = tag_scores(validation_gold,
