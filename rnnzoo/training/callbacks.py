@@ -251,6 +251,107 @@ class BestModelCheckpoint(keras.callbacks.Callback):
             })
 
 
+class BestEpochWeights(keras.callbacks.Callback):
+    """Keeps the weights of the `count` best epochs by `monitor`, to average them.
+
+    Averaging the weights of a few good epochs of one run (checkpoint
+    averaging) smooths the epoch-to-epoch noise of the last updates; it is
+    what `Runner.fit(average_best=...)` ends with. Each kept epoch's
+    weights go to `folder/epoch-<n>.weights.h5` (written beside and renamed
+    into place), the list to `folder/best_epochs.json` (replaced atomically
+    after the file it names exists); an epoch that drops out of the best
+    `count` is deleted. A resumed run reads the list back.
+
+    Args:
+        folder: where the weights files and the record go.
+        count: how many epochs to keep (at least 1).
+        monitor, mode: what "best" means (see `BestModelCheckpoint`).
+
+    Example:
+
+    >>> import numpy as np, tempfile, rnnzoo
+    >>> model = rnnzoo.compile_for(rnnzoo.dense_baseline(num_features=2,
+    ...     num_outputs=1, units=4))
+    >>> keep = BestEpochWeights(tempfile.mkdtemp(), count=2, monitor="loss")
+    >>> _ = model.fit(np.ones((8, 2)), np.ones((8, 1)), epochs=4, callbacks=[keep], verbose=0)
+    >>> len(keep.best), keep.average_into(model) == [e for e, _ in keep.best]
+    (2, True)
+    """
+
+    def __init__(self, folder, count, monitor="val_loss", mode="auto"):
+        super().__init__()
+        if not isinstance(count, int) or isinstance(count, bool) or count < 1:
+            raise ValueError(f"Expected `count` to be an integer >= 1. Received: count={count!r}")
+        if mode not in ("auto", "min", "max"):
+            raise ValueError(
+                f"Expected `mode` to be one of ['auto', 'min', 'max']. Received: mode={mode!r}"
+            )
+        self.folder = os.fspath(folder)
+        self.count = count
+        self.monitor = monitor
+        self.mode = monitor_mode(monitor) if mode == "auto" else mode
+        self.record = os.path.join(self.folder, "best_epochs.json")
+        self.best = self._read()
+
+    def _path(self, epoch):
+        return os.path.join(self.folder, f"epoch-{epoch}.weights.h5")
+
+    def _read(self):
+        """`[(epoch, value), ...]` best first, from a run that was interrupted."""
+        record = read_json(self.record) or {}
+        if record.get("monitor") != self.monitor:
+            return []
+        return [(int(e), float(v)) for e, v in record["best"] if os.path.exists(self._path(e))]
+
+    def on_epoch_end(self, epoch, logs=None):
+        value = (logs or {}).get(self.monitor)
+        if value is None:
+            raise ValueError(
+                f"BestEpochWeights monitors {self.monitor!r}, which the epoch logs "
+                f"lack. Received: logs keys={sorted(logs or {})}"
+            )
+        value = float(value)
+        if math.isnan(value):
+            return
+        sign = 1.0 if self.mode == "min" else -1.0
+        best = sorted([(e, v) for e, v in self.best if e != epoch + 1] + [(epoch + 1, value)],
+                      key=lambda item: (sign * item[1], item[0]))
+        kept, dropped = best[:self.count], best[self.count:]
+        if (epoch + 1, value) not in kept:
+            return
+        self.best = kept
+        if not is_chief():
+            return
+        os.makedirs(self.folder, exist_ok=True)
+        with atomic_path(self._path(epoch + 1)) as tmp:
+            self.model.save_weights(tmp, overwrite=True)
+        write_json(self.record, {"monitor": self.monitor, "best": [list(b) for b in kept]})
+        for e, _ in dropped:
+            if os.path.exists(self._path(e)):
+                os.remove(self._path(e))
+
+    def average_into(self, model):
+        """Sets `model`'s weights to the mean of the kept epochs'; returns those epochs.
+
+        Float weights are averaged; others (e.g. dropout seed states) are
+        the best epoch's. Returns `[]` (and leaves the model alone) when no
+        epoch was kept.
+        """
+        import numpy as np
+
+        if not self.best:
+            return []
+        sets = []
+        for epoch, _ in self.best:
+            model.load_weights(self._path(epoch))
+            sets.append([np.asarray(w) for w in model.get_weights()])
+        model.set_weights([
+            np.mean(ws, axis=0).astype(ws[0].dtype) if np.issubdtype(ws[0].dtype, np.floating)
+            else ws[0] for ws in zip(*sets)
+        ])
+        return [e for e, _ in self.best]
+
+
 class TimeLimit(keras.callbacks.Callback):
     """Stops training after the first epoch that ends past `seconds` of wall time.
 

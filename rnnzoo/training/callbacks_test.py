@@ -14,6 +14,7 @@ import pytest
 
 import rnnzoo
 from rnnzoo.training.callbacks import BackupAndRestore
+from rnnzoo.training.callbacks import BestEpochWeights
 from rnnzoo.training.callbacks import BestModelCheckpoint
 from rnnzoo.training.callbacks import training_callbacks
 
@@ -135,6 +136,38 @@ def test_best_model_checkpoint_keeps_the_best_across_runs(tmp_path):
         model.fit(x, y, epochs=1, callbacks=[BestModelCheckpoint(path)], verbose=0)
     names = [type(c).__name__ for c in training_callbacks(str(tmp_path))]
     assert names == ["BackupAndRestore", "BestModelCheckpoint"]
+
+
+def test_best_epoch_weights_keeps_the_best_epochs_and_averages_them(tmp_path):
+    model = rnnzoo.compile_for(rnnzoo.dense_baseline(num_features=2, num_outputs=1, units=4))
+    keep = BestEpochWeights(str(tmp_path), count=2, monitor="loss")
+    keep.set_model(model)
+    seen = {}
+    for epoch, loss in enumerate([3.0, 1.0, 2.0, 5.0, float("nan")]):
+        model.set_weights([np.full_like(w, epoch + 1.0) for w in model.get_weights()])
+        seen[epoch + 1] = model.get_weights()
+        keep.on_epoch_end(epoch, {"loss": loss})
+    assert keep.best == [(2, 1.0), (3, 2.0)]
+    assert sorted(f for f in os.listdir(tmp_path)) == [
+        "best_epochs.json", "epoch-2.weights.h5", "epoch-3.weights.h5"]  # 1 deleted, 4 never kept
+    # A resumed run reads the record back and keeps improving on it.
+    again = BestEpochWeights(str(tmp_path), count=2, monitor="loss")
+    again.set_model(model)
+    assert again.best == [(2, 1.0), (3, 2.0)]
+    again.on_epoch_end(5, {"loss": 0.5})
+    assert again.best == [(6, 0.5), (2, 1.0)]
+    assert not os.path.exists(tmp_path / "epoch-3.weights.h5")
+    model.set_weights(seen[1])  # (epoch 6 saved epoch 5's values: 5.0)
+    assert again.average_into(model) == [6, 2]
+    for w in model.get_weights():
+        np.testing.assert_allclose(w, (5.0 + 2.0) / 2)
+    # Another monitor's record is not reused; "max" keeps the largest.
+    assert BestEpochWeights(str(tmp_path), count=2, monitor="val_loss").best == []
+    assert BestEpochWeights(str(tmp_path / "b"), 1, monitor="val_accuracy").mode == "max"
+    with pytest.raises(ValueError, match="Received: count=0"):
+        BestEpochWeights(str(tmp_path), count=0)
+    with pytest.raises(ValueError, match="val_loss"):
+        BestEpochWeights(str(tmp_path / "c"), 2).on_epoch_end(0, {"loss": 1.0})
 
 
 if __name__ == "__main__":

@@ -12,7 +12,8 @@ code of its own:
   `<output_dir>/checkpoints/<name>/`), and models that had finished are
   reloaded, not retrained;
 - the best epoch by `monitor` over the whole run, a resumed one included
-  (`best.keras`), restored at the end;
+  (`best.keras`), restored at the end, or the mean of the weights of the
+  few best epochs (`average_best`, checkpoint averaging);
 - early stopping (`patience`) and a wall-clock budget (`time_limit`);
 - a `History` whose `.history` and `.seconds` cover every epoch.
 
@@ -40,6 +41,7 @@ CHECKPOINTS = "checkpoints"
 _RUN_RECORD = "run.json"
 _DONE = "done"
 _EPOCHS = "epochs.json"
+_BEST_EPOCHS = "best_epochs"
 
 
 class Timer:
@@ -184,7 +186,7 @@ class Runner:
         if previous != identity:
             for name in os.listdir(folder) if os.path.isdir(folder) else ():
                 # Another command's resume state: start afresh (best models stay).
-                for sub in ("backup", _DONE):
+                for sub in ("backup", _DONE, _BEST_EPOCHS):
                     shutil.rmtree(os.path.join(folder, name, sub), ignore_errors=True)
                 if os.path.exists(os.path.join(folder, name, _EPOCHS)):
                     os.remove(os.path.join(folder, name, _EPOCHS))
@@ -217,7 +219,7 @@ class Runner:
             return compile_for(model, **kwargs)
 
     def fit(self, model, x, y=None, *, name, monitor="val_loss", patience=None,
-            time_limit=None, callbacks=(), restore_best=True, **kwargs):
+            time_limit=None, callbacks=(), restore_best=True, average_best=None, **kwargs):
         """Trains one model of the run: strategy, resume, best epoch, time limit.
 
         Args:
@@ -234,6 +236,10 @@ class Runner:
             restore_best: end with the weights of the best epoch by
                 `monitor` over the whole run, a resumed one included; False:
                 the last epoch's.
+            average_best: end instead with the mean of the weights of the
+                `average_best` best epochs by `monitor` (checkpoint
+                averaging; `history.averaged_epochs` names them). None or
+                1: the best epoch alone.
             **kwargs: passed to `model.fit` (`batch_size` is the global
                 batch).
 
@@ -260,6 +266,7 @@ class Runner:
             model.load_weights(os.path.join(done, record["weights"]))
             history.history = record["history"]
             history.seconds = record.get("seconds", [])
+            history.averaged_epochs = record.get("averaged_epochs")
             print(f"{name}: trained in an earlier run of this command, reloaded from {done}",
                   flush=True)
             return history
@@ -273,13 +280,25 @@ class Runner:
                 restore_best_weights=False))
         if time_limit is not None:
             extra.append(TimeLimit(time_limit))
+        if average_best is not None:
+            check_positive_int("average_best", average_best)
+        keeper = None
+        if restore_best and average_best and average_best > 1:
+            from rnnzoo.training.callbacks import BestEpochWeights
+
+            keeper = BestEpochWeights(os.path.join(folder, _BEST_EPOCHS), average_best,
+                                      monitor=monitor)
+            extra.append(keeper)
         all_callbacks = ([recorder] + training_callbacks(folder, monitor=monitor)
                          + extra + list(callbacks))
         history = distribute.fit(model, x, y, strategy=self.distribution,
                                  callbacks=all_callbacks, **kwargs)
         recorder.merge_into(history)
         best = os.path.join(folder, "best.keras")
-        if restore_best and os.path.exists(best):
+        history.averaged_epochs = None
+        if keeper is not None and keeper.best:
+            history.averaged_epochs = keeper.average_into(model)
+        elif restore_best and os.path.exists(best):
             model.load_weights(best)
         if is_chief():
             weights = "final.weights.h5"
@@ -289,6 +308,7 @@ class Runner:
                 "weights": weights,
                 "history": {k: [float(v) for v in vs] for k, vs in history.history.items()},
                 "seconds": history.seconds,
+                "averaged_epochs": history.averaged_epochs,
             })
         return history
 
@@ -314,6 +334,7 @@ class Runner:
             return
         for name in os.listdir(folder):
             shutil.rmtree(os.path.join(folder, name, _DONE), ignore_errors=True)
+            shutil.rmtree(os.path.join(folder, name, _BEST_EPOCHS), ignore_errors=True)
             if os.path.exists(os.path.join(folder, name, _EPOCHS)):
                 os.remove(os.path.join(folder, name, _EPOCHS))
         if os.path.exists(os.path.join(folder, _RUN_RECORD)):

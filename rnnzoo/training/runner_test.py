@@ -127,6 +127,38 @@ def test_restore_best_ends_with_the_best_epoch_and_finish_clears_resume_state(tm
     assert os.path.exists(os.path.join(folder, "best.keras"))  # the best model stays
 
 
+def test_average_best_ends_with_the_mean_of_the_best_epochs_weights(tmp_path):
+    runner = _started(tmp_path)
+    x, y = _regression(4)
+    weights = {}
+
+    class Record(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            weights[epoch + 1] = [np.array(w) for w in self.model.get_weights()]
+
+    model = _model(learning_rate=0.3)  # oscillates: the best epochs are not the last two
+    history = runner.fit(model, x, y, name="m", epochs=5, batch_size=8, monitor="loss",
+                         average_best=2, callbacks=[Record()])
+    losses = history.history["loss"]
+    best = [int(e) + 1 for e in np.argsort(losses)[:2]]
+    assert history.averaged_epochs == best
+    for w, a, b in zip(model.get_weights(), weights[best[0]], weights[best[1]]):
+        np.testing.assert_allclose(w, (a + b) / 2, rtol=1e-6, atol=1e-7)
+    folder = os.path.join(runner.checkpoint_dir("m"), "best_epochs")
+    assert len([f for f in os.listdir(folder) if f.endswith(".h5")]) == 2
+    # A rerun reloads the finished model: the same averaged weights and epochs.
+    again_model = _model()
+    again = runner.fit(again_model, x, y, name="m", epochs=5, batch_size=8, monitor="loss",
+                       average_best=2)
+    assert again.averaged_epochs == best
+    for a, b in zip(again_model.get_weights(), model.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    runner.finish()
+    assert not os.path.exists(folder)
+    with pytest.raises(ValueError, match="Received: average_best=0"):
+        runner.fit(_model(), x, y, name="z", epochs=1, monitor="loss", average_best=0)
+
+
 def test_patience_and_time_limit_stop_training(tmp_path):
     runner = _started(tmp_path)
     x, y = _regression(1)

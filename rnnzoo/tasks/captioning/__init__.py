@@ -41,7 +41,7 @@ class Config(ResolvedConfig):
     Example:
 
     >>> resolve(Config.quick()).max_images, resolve(Config()).units
-    (300, 512)
+    (300, 384)
     >>> resolve(Config(dataset="digit_strips")).num_train
     30000
     """
@@ -85,6 +85,9 @@ class Config(ResolvedConfig):
     learning_rate: float | None = field(None, "flickr8k: Adam learning rate" + _DEFAULT)
     patience: int | None = field(None, "flickr8k: epochs without a better validation loss "
                                        "before stopping" + _DEFAULT)
+    average_epochs: int | None = field(
+        None, "flickr8k: end each decoder with the mean of the weights of its N best epochs by "
+              "validation loss (checkpoint averaging; 1: the best epoch)" + _DEFAULT)
     lr_decay: float | None = field(
         None, "flickr8k: multiply the learning rate by this after an epoch without a better "
               "validation loss (1: constant)" + _DEFAULT)
@@ -117,8 +120,8 @@ class Config(ResolvedConfig):
 DATASET_SETTINGS = {
     "digit_strips": dict(epochs=15, batch_size=128, units=128, max_minutes=9.0,
                          num_train=30000, num_validation=1000, num_test=2000),
-    "flickr8k": dict(epochs=20, batch_size=64, units=512, embedding_dim=256, dropout=0.5,
-                     embedding_dropout=0.2, feature_dropout=0.4, lr_decay=0.5,
+    "flickr8k": dict(epochs=20, batch_size=64, units=384, embedding_dim=256, dropout=0.5,
+                     embedding_dropout=0.2, feature_dropout=0.4, lr_decay=0.5, average_epochs=2,
                      learning_rate=1e-3, patience=3, max_minutes=45.0, validation_images=500),
 }
 """The recipe's settings per dataset."""
@@ -140,7 +143,7 @@ def resolve(config):
 
     >>> settings = resolve(Config(epochs=3))
     >>> settings.epochs, settings.units, settings.dropout, settings.max_minutes
-    (3, 512, 0.5, 45.0)
+    (3, 384, 0.5, 45.0)
     """
     check_choice("dataset", config.dataset, DATASETS)
     settings = dict(DATASET_SETTINGS[config.dataset])

@@ -216,6 +216,7 @@ def _train(runner, config, name, vocabulary, grid, batches, **kwargs):
     timer = Timer()
     history = runner.fit(
         model, batches["train"], name=name, patience=config.patience, callbacks=callbacks,
+        average_best=config.average_epochs,
         time_limit=config.max_minutes * 60 if config.max_minutes else None,
         validation_data=batches["validation"], epochs=config.epochs)
     return model, history, timer.seconds()
@@ -364,6 +365,8 @@ def run(config, runner):
         "features_computed": sum(s["computed"] for s in feature_stats.values()),
         "selection_seconds": selection_seconds,
         "epochs_run": len(history.history["loss"]),
+        "averaged_epochs": {"attention": history.averaged_epochs,
+                            "no_attention": b_history.averaged_epochs if config.baseline else None},
         "train_seconds": seconds["attention"],
         "baseline_train_seconds": seconds.get("no_attention"),
         "history": histories,

@@ -101,6 +101,9 @@ def test_run_trains_decodes_and_reports_dev_on_generated_photos(generated_flickr
     assert metrics["absent_splits"] == ["test"]
     assert "test images are not in" in capsys.readouterr().out  # said once
     assert metrics["epochs_run"] == 2
+    # Each decoder ends with the mean of its two best epochs' weights.
+    assert {k: sorted(v) for k, v in metrics["averaged_epochs"].items()} == {
+        "attention": [1, 2], "no_attention": [1, 2]}
     for method in ("beam", "greedy", "no_attention_beam", "nearest_neighbour"):
         b = [metrics["scores"]["dev"][method][f"bleu_{n}"] for n in range(1, 5)]
         assert all(0.0 <= v <= 100.0 for v in b)
