@@ -12,6 +12,10 @@ Three variants, fastest first in what they leave out:
 - `cell`: the LSTM cell and the output layer, argmax fed back;
 - `cell+ids`: that plus writing each id into the output buffer (what a
   decoder must do);
+- `encoder+cell+ids`: that after an LSTM encoder pass over a 20-token
+  source (embedding 64, 256 units, its own weights), the final states
+  starting the decoder: the whole computation of `bench/decode.py`'s
+  seq2seq model, so the floor of what `rnnzoo.decode` does end to end;
 - `token_loop`: the same cell as a step function inside rnnzoo's own greedy
   loop (`rnnzoo.decoding.loop.token_loop`: softmax, scores, finished
   flags, the while-loop's early-exit test), so that `rnnzoo.decode` minus
@@ -33,6 +37,7 @@ import jax.numpy as jnp
 import numpy as np
 
 STEPS = 50
+SOURCE, SOURCE_VOCAB = 20, 71
 EMBED, UNITS, VOCAB = 64, 256, 93
 
 
@@ -40,7 +45,15 @@ def _weights(seed=0):
     rng = np.random.default_rng(seed)
     f = lambda *s: jnp.asarray(rng.normal(0, 0.05, s), jnp.float32)  # noqa: E731
     return dict(E=f(VOCAB, EMBED), W=f(EMBED + UNITS, 4 * UNITS), b=f(4 * UNITS),
-                V=f(UNITS, VOCAB), c=f(VOCAB))
+                V=f(UNITS, VOCAB), c=f(VOCAB), encoder=dict(
+                    E=f(SOURCE_VOCAB, EMBED), W=f(EMBED + UNITS, 4 * UNITS), b=f(4 * UNITS)))
+
+
+def _lstm(p, x, h, c):
+    z = jnp.concatenate([x, h], axis=1) @ p["W"] + p["b"]
+    i, f, g, o = jnp.split(z, 4, axis=1)
+    c = jax.nn.sigmoid(f) * c + jax.nn.sigmoid(i) * jnp.tanh(g)
+    return jax.nn.sigmoid(o) * jnp.tanh(c), c
 
 
 def _loops(batch):
@@ -51,14 +64,10 @@ def _loops(batch):
             return z[:, :UNITS] + 1e-6 * logits[:, :1]
         return jax.lax.fori_loop(0, STEPS, body, h0)
 
-    def cell(p, h0, write):
+    def cell(p, h0, write, c0=None):
         def body(t, carry):
             token, h, c, out = carry
-            x = p["E"][token]
-            z = jnp.concatenate([x, h], axis=1) @ p["W"] + p["b"]
-            i, f, g, o = jnp.split(z, 4, axis=1)
-            c = jax.nn.sigmoid(f) * c + jax.nn.sigmoid(i) * jnp.tanh(g)
-            h = jax.nn.sigmoid(o) * jnp.tanh(c)
+            h, c = _lstm(p, p["E"][token], h, c)
             token = jnp.argmax(h @ p["V"] + p["c"], axis=-1).astype(jnp.int32)
             if write:
                 out = jax.lax.dynamic_update_slice(out, token[:, None], (0, t))
@@ -66,7 +75,20 @@ def _loops(batch):
 
         start = jnp.ones((batch,), jnp.int32)
         out = jnp.zeros((batch, STEPS), jnp.int32)
-        return jax.lax.fori_loop(0, STEPS, body, (start, h0, h0, out))
+        c0 = h0 if c0 is None else c0
+        return jax.lax.fori_loop(0, STEPS, body, (start, h0, c0, out))
+
+    source = jnp.asarray(np.random.default_rng(1).integers(3, SOURCE_VOCAB, (batch, SOURCE)),
+                         jnp.int32)
+
+    def encoder_cell(p, h0):
+        e = p["encoder"]
+
+        def body(t, carry):
+            return _lstm(e, e["E"][source[:, t]], *carry)
+
+        h, c = jax.lax.fori_loop(0, SOURCE, body, (h0, h0))
+        return cell(p, h, True, c)
 
     def token_loop(p, h0):
         """rnnzoo's own greedy loop (`rnnzoo.decoding.loop.token_loop`) around the same cell."""
@@ -77,12 +99,7 @@ def _loops(batch):
         from rnnzoo.decoding.loop import token_loop as loop
 
         def step(token, states, constants):
-            h, c = states
-            x = p["E"][token]
-            z = jnp.concatenate([x, h], axis=1) @ p["W"] + p["b"]
-            i, f, g, o = jnp.split(z, 4, axis=1)
-            c = jax.nn.sigmoid(f) * c + jax.nn.sigmoid(i) * jnp.tanh(g)
-            h = jax.nn.sigmoid(o) * jnp.tanh(c)
+            h, c = _lstm(p, p["E"][token], *states)
             return jax.nn.softmax(h @ p["V"] + p["c"], axis=-1), (h, c), None
 
         start = jnp.ones((batch,), jnp.int32)
@@ -93,6 +110,7 @@ def _loops(batch):
         "matvec": jax.jit(matvec),
         "cell": jax.jit(lambda p, h0: cell(p, h0, False)),
         "cell+ids": jax.jit(lambda p, h0: cell(p, h0, True)),
+        "encoder+cell+ids": jax.jit(encoder_cell),
         "token_loop": jax.jit(token_loop),
     }
 
@@ -122,7 +140,7 @@ def main():
           f"100x the keras-io loop = {target:,.0f} tokens/s "
           f"({1e6 * args.batch / target:.1f} us a token)")
     for name, r in results.items():
-        print(f"  {name:9s} {r['us_per_token']:7.1f} us/token  "
+        print(f"  {name:16s} {r['us_per_token']:7.1f} us/token  "
               f"{r['tokens_per_second']:>9,} tokens/s  "
               f"{r['tokens_per_second'] / args.keras_io_tokens_per_second:6.1f}x keras-io")
     print(json.dumps(dict(jax=jax.__version__, batch=args.batch, results=results)))
