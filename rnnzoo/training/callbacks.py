@@ -177,6 +177,26 @@ class BackupAndRestore(keras.callbacks.BackupAndRestore):
             shutil.rmtree(self.backup_dir, ignore_errors=True)
 
 
+def _resolve_mode(mode, monitor):
+    """`mode` checked, with "auto" resolved by `monitor_mode`."""
+    if mode not in ("auto", "min", "max"):
+        raise ValueError(
+            f"Expected `mode` to be one of ['auto', 'min', 'max']. Received: mode={mode!r}"
+        )
+    return monitor_mode(monitor) if mode == "auto" else mode
+
+
+def _monitored(callback, logs):
+    """The value `callback.monitor` names in the epoch logs, as a float."""
+    value = (logs or {}).get(callback.monitor)
+    if value is None:
+        raise ValueError(
+            f"{type(callback).__name__} monitors {callback.monitor!r}, which the epoch logs "
+            f"lack. Received: logs keys={sorted(logs or {})}"
+        )
+    return float(value)
+
+
 class BestModelCheckpoint(keras.callbacks.Callback):
     """Saves the whole model atomically whenever `monitor` improves.
 
@@ -211,15 +231,9 @@ class BestModelCheckpoint(keras.callbacks.Callback):
             raise ValueError(
                 f"Expected `filepath` to end in '.keras'. Received: filepath={filepath!r}"
             )
-        if mode not in ("auto", "min", "max"):
-            raise ValueError(
-                f"Expected `mode` to be one of ['auto', 'min', 'max']. Received: mode={mode!r}"
-            )
-        if mode == "auto":
-            mode = monitor_mode(monitor)
         self.filepath = filepath
         self.monitor = monitor
-        self.mode = mode
+        self.mode = _resolve_mode(mode, monitor)
         self.best = None
         self.best_epoch = None
 
@@ -234,13 +248,7 @@ class BestModelCheckpoint(keras.callbacks.Callback):
             self.best, self.best_epoch = record["best"], record["epoch"]
 
     def on_epoch_end(self, epoch, logs=None):
-        value = (logs or {}).get(self.monitor)
-        if value is None:
-            raise ValueError(
-                f"BestModelCheckpoint monitors {self.monitor!r}, which the epoch logs "
-                f"lack. Received: logs keys={sorted(logs or {})}"
-            )
-        value = float(value)
+        value = _monitored(self, logs)
         if math.isnan(value) or not self._better(value):
             return
         self.best, self.best_epoch = value, epoch + 1
@@ -282,14 +290,10 @@ class BestEpochWeights(keras.callbacks.Callback):
         super().__init__()
         if not isinstance(count, int) or isinstance(count, bool) or count < 1:
             raise ValueError(f"Expected `count` to be an integer >= 1. Received: count={count!r}")
-        if mode not in ("auto", "min", "max"):
-            raise ValueError(
-                f"Expected `mode` to be one of ['auto', 'min', 'max']. Received: mode={mode!r}"
-            )
         self.folder = os.fspath(folder)
         self.count = count
         self.monitor = monitor
-        self.mode = monitor_mode(monitor) if mode == "auto" else mode
+        self.mode = _resolve_mode(mode, monitor)
         self.record = os.path.join(self.folder, "best_epochs.json")
         self.best = self._read()
 
@@ -304,13 +308,7 @@ class BestEpochWeights(keras.callbacks.Callback):
         return [(int(e), float(v)) for e, v in record["best"] if os.path.exists(self._path(e))]
 
     def on_epoch_end(self, epoch, logs=None):
-        value = (logs or {}).get(self.monitor)
-        if value is None:
-            raise ValueError(
-                f"BestEpochWeights monitors {self.monitor!r}, which the epoch logs "
-                f"lack. Received: logs keys={sorted(logs or {})}"
-            )
-        value = float(value)
+        value = _monitored(self, logs)
         if math.isnan(value):
             return
         sign = 1.0 if self.mode == "min" else -1.0
