@@ -20,6 +20,7 @@ import weakref
 import keras
 from keras import ops
 
+from rnnzoo.data_checks import input_vocabularies
 from rnnzoo.decoding.loop import prompt_states
 from rnnzoo.layers.masks import FirstStep
 from rnnzoo.layers.recurrent_stack import apply_stack
@@ -236,14 +237,20 @@ def _stateless_copy(rnn):
 # values (`stateless_call`), on TensorFlow directly (the graph reads them).
 
 
-def _variables(model):
-    """The variable values a compiled call needs (JAX only; TF reads them)."""
-    if keras.backend.backend() == "jax":
-        return (
-            [v.value for v in model.trainable_variables],
-            [v.value for v in model.non_trainable_variables],
-        )
-    return ()
+def _variable_lists(model):
+    """`(trainable, non_trainable)` Keras variables of `model`, in `stateless_call`'s order."""
+    return list(model.trainable_variables), list(model.non_trainable_variables)
+
+
+def _lists_current(lists):
+    """Whether cached `_variable_lists` still split the variables as the model does.
+
+    A layer frozen or unfrozen after the lists were made flips its
+    variables' `trainable`; reading that flag is far cheaper than walking
+    the layers again on every decode call.
+    """
+    trainable, non_trainable = lists
+    return all(v.trainable for v in trainable) and not any(v.trainable for v in non_trainable)
 
 
 def _call(model, variables, inputs):
@@ -292,11 +299,26 @@ class InferenceParts:
         self.vocabulary_size = int(self.step.outputs[0].shape[-1])
         self.model_name = model.name
         self.functions = {}
+        self.input_vocabularies = input_vocabularies(model)
+        self._variable_lists = None
 
     def variables(self):
-        """The variable values to pass to `step_fn` and `start` (JAX)."""
-        encoder = _variables(self.encoder) if self.encoder is not None else ()
-        return (encoder, _variables(self.step))
+        """The variable values to pass to `step_fn` and `start` (JAX; `((), ())` otherwise).
+
+        The Keras variables of each part are listed once (walking the layers
+        costs more than the rest of a batch-1 decode call's host work) and
+        listed again only if a layer's `trainable` changed since.
+        """
+        if keras.backend.backend() != "jax":
+            return ((), ())
+        models = (self.encoder, self.step)
+        if self._variable_lists is None or not all(
+                _lists_current(lists) for lists in self._variable_lists if lists):
+            self._variable_lists = tuple(
+                _variable_lists(m) if m is not None else () for m in models)
+        return tuple(
+            tuple([v.value for v in part] for part in lists) if lists else ()
+            for lists in self._variable_lists)
 
     def step_fn(self, variables):
         """The step function `step_fn(tokens, states, constants)` of the loops.

@@ -221,14 +221,16 @@ def decode(model, inputs, *, sampler="greedy", max_length, start_token=None,
                 f"with shape {prompt.shape} and dtype {prompt.dtype}"
             )
     array = _to_array(inputs)
-    _check_source(model, array)
+    _check_source(model, array, parts.input_vocabularies)
     batch, time = array.shape[0], array.shape[1] if array.ndim > 1 else None
+    seed = np.int32(sampler.seed_value() % 2**31)
     if keras.backend.backend() == "jax":
+        # `jax.jit` takes NumPy arrays as they are (one transfer inside its
+        # dispatch); converting them first costs a batch-1 call ~25 us.
         array = _bucket(array, tokens=np.issubdtype(array.dtype, np.integer))
-    seed = ops.convert_to_tensor(np.int32(sampler.seed_value() % 2**31))
-    ids, scores, weights = function(
-        parts.variables(), ops.convert_to_tensor(array), seed
-    )
+    else:
+        array, seed = ops.convert_to_tensor(array), ops.convert_to_tensor(seed)
+    ids, scores, weights = function(parts.variables(), array, seed)
     results = [ops.convert_to_numpy(ids)[:batch]]
     if return_scores:
         results.append(ops.convert_to_numpy(scores)[:batch])
@@ -240,7 +242,7 @@ def decode(model, inputs, *, sampler="greedy", max_length, start_token=None,
     return results[0] if len(results) == 1 else tuple(results)
 
 
-def _check_source(model, array):
+def _check_source(model, array, vocabularies=None):
     """Token inputs: integers inside the input embedding's vocabulary (never wrapped or clipped)."""
     if not str(model.inputs[0].dtype).startswith("int"):
         return  # image features, grids: any float
@@ -249,7 +251,7 @@ def _check_source(model, array):
             f"Expected `inputs` to hold integer token ids for model {model.name!r}. "
             f"Received: inputs with dtype={array.dtype}"
         )
-    check_input_ids(model, 0, array, "inputs")
+    check_input_ids(model, 0, array, "inputs", vocabularies)
 
 
 def _to_array(inputs):
@@ -269,7 +271,8 @@ def _bucket(array, tokens):
     padded = 1 << max(batch - 1, 0).bit_length()
     if padded != batch:
         array = np.concatenate([array, np.repeat(array[:1], padded - batch, 0)])
-    if tokens and array.ndim == 2:
-        extra = -array.shape[1] % 8
-        array = np.pad(array, ((0, 0), (0, extra)))
+    if tokens and array.ndim == 2 and array.shape[1] % 8:
+        wide = np.zeros((array.shape[0], array.shape[1] + -array.shape[1] % 8), array.dtype)
+        wide[:, :array.shape[1]] = array
+        array = wide
     return array

@@ -275,6 +275,18 @@ def test_inference_parts_built_once_and_current_weights_used():
     value[7], value[9] = 0.0, 50.0
     bias.assign(value)
     assert rnnzoo.decode(model, source, **kwargs).tolist() == [[9, 9, 9, 9]]
+    # The variable lists are kept between calls. Freezing a layer after a
+    # decode moves its variables to the non-trainable list; the next decode
+    # lists them again, so a function traced anew (here: a longer source,
+    # another length bucket on JAX) maps every value to its variable.
+    model.get_layer("cached_decoder_output").trainable = False
+    longer = np.array([[3, 4, 5, 6, 7, 8, 9, 10, 11]], "int32")
+    for step, token in enumerate((4, 6)):
+        value[:] = 0.0
+        value[token] = 50.0
+        bias.assign(value)
+        assert rnnzoo.decode(model, longer, **kwargs).tolist() == [[token] * 4], step
+        assert rnnzoo.decode(model, source, **kwargs).tolist() == [[token] * 4], step
 
 
 def test_compile_cache_is_keyed_by_the_sampler_config():

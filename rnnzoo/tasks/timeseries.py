@@ -137,6 +137,9 @@ class Config(ResolvedConfig):
         None, "early-stopping patience (epochs without a lower validation loss)"
         + _SERIES_DEFAULT)
     ensemble: int | None = field(None, "networks (seeds) averaged" + _SERIES_DEFAULT)
+    average_epochs: int | None = field(
+        None, "end each network with the mean of the weights of its N best epochs by validation "
+        "loss (checkpoint averaging; 1: the best epoch)" + _SERIES_DEFAULT)
     train_stride: int | None = field(None, "steps between training origins" + _SERIES_DEFAULT)
     data_dir: str | None = field(None, "dataset folder (default: $RNNZOO_DATA_DIR, the Keras "
                                        "cache, a download)")
@@ -154,6 +157,7 @@ _GENERIC = dict(
     test_size=0.15, validation_size=0.1, eval_hour=None, residual="seasonal",
     level_input=False, log_columns=(), calendar=(), ets_damped=True, units=64,
     epochs=60, batch_size=64, learning_rate=3e-3, patience=10, ensemble=3, train_stride=1,
+    average_epochs=1,
 )
 """Settings of any series (with `sequence_length` two seasons, `horizon` one)."""
 
@@ -215,7 +219,8 @@ def resolve(config, season_length=None):
     check_choice("calibration", config.calibration, CALIBRATIONS)
     check_choice("cell", config.cell, CELLS)
     for name in ("sequence_length", "horizon", "epochs", "batch_size", "ensemble",
-                 "train_stride", "eval_stride", "units", "num_layers", "patience"):
+                 "train_stride", "eval_stride", "units", "num_layers", "patience",
+                 "average_epochs"):
         check_positive_int(name, getattr(config, name))
     return config
 
@@ -846,7 +851,7 @@ def run(config, runner, frame=None):
                        **head_arguments(settings)),
             space=_search_space(settings), epochs=settings.epochs,
             batch_size=settings.batch_size, task_name=NAME)
-    models, histories = [], []
+    models, histories, averaged = [], [], []
     timer = Timer()
     for k in range(settings.ensemble):
         runner.reseed(k)  # member k's weights depend on the seed and k only
@@ -857,9 +862,11 @@ def run(config, runner, frame=None):
         history = runner.fit(
             model, inputs(x_train), scale(r_train), name=f"forecaster_{k}",
             patience=settings.patience, validation_data=(inputs(x_val), scale(r_val)),
-            epochs=settings.epochs, batch_size=settings.batch_size, shuffle=True)
+            epochs=settings.epochs, batch_size=settings.batch_size, shuffle=True,
+            average_best=settings.average_epochs)
         models.append(model)
         histories.append(history.history)
+        averaged.append(history.averaged_epochs)
     train_seconds = timer.seconds()
 
     horizon = settings.horizon
@@ -983,6 +990,7 @@ def run(config, runner, frame=None):
            for name, row in probabilistic.get("intervals", {}).items()
            for key, value in row.items()},
         "history": histories,
+        "averaged_epochs": averaged,
         "quick": settings.quick_settings,
     }
     runner.write_metrics(metrics)

@@ -185,8 +185,12 @@ def _generated_config(**kwargs):
 def test_run_on_generated_series_beats_naive_and_reloads(tmp_path):
     frame = _generated_frame()
     runner = _Runner(tmp_path, verbose=0)
-    metrics = F.run(_generated_config(), runner, frame=frame)
+    metrics = F.run(_generated_config(average_epochs=2), runner, frame=frame)
     table = metrics["table"]
+    # The network ends with the mean of its two best epochs by validation loss.
+    val_loss = metrics["history"][0]["val_loss"]
+    best_two = sorted(range(1, len(val_loss) + 1), key=lambda e: val_loss[e - 1])[:2]
+    assert sorted(metrics["averaged_epochs"][0]) == sorted(best_two)
     # The naive forecast misses the season (MASE ~2.5 here); the network
     # corrects the seasonal-naive anchor's trend lag.
     assert table["rnn"]["mase"] < 0.6 * table["naive"]["mase"]
