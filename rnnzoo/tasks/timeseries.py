@@ -116,9 +116,9 @@ class Config(ResolvedConfig):
         None, "forecast the parameters of this distribution instead (normal, student_t; "
         "negative log-likelihood) and read `quantiles` off it", choices=(None, "normal",
                                                                          "student_t"))
-    median_weight: float = field(
-        1.0, "weight of the 0.5 level in the pinball loss, the others weighing 1 (the median "
-        "is also the point forecast)")
+    median_weight: float | None = field(
+        None, "weight of the 0.5 level in the pinball loss, the others weighing 1 (the median "
+        "is also the point forecast)" + _SERIES_DEFAULT)
     calibration: str = field(
         "split", "conformal correction of the intervals (conformalized quantile regression): "
         "split (once, on the validation windows), rolling (at each test origin, on the most "
@@ -157,7 +157,7 @@ _GENERIC = dict(
     test_size=0.15, validation_size=0.1, eval_hour=None, residual="seasonal",
     level_input=False, log_columns=(), calendar=(), ets_damped=True, units=64,
     epochs=60, batch_size=64, learning_rate=3e-3, patience=10, ensemble=3, train_stride=1,
-    average_epochs=1,
+    average_epochs=1, median_weight=1.0,
 )
 """Settings of any series (with `sequence_length` two seasons, `horizon` one)."""
 
@@ -168,7 +168,7 @@ SERIES_SETTINGS = {
         sequence_length=72, horizon=24, test_size=0.2, validation_size=0.1, eval_hour=0,
         residual="naive", level_input=True, log_columns=("pm25", "Iws", "Is", "Ir"),
         calendar=("hour", "dayofweek", "dayofyear"), ets_damped=True, epochs=12,
-        batch_size=256, learning_rate=2e-3, patience=3,
+        batch_size=256, learning_rate=2e-3, patience=3, median_weight=2.0,
     ),
 }
 """The recipe's settings per series, over `_GENERIC`."""
