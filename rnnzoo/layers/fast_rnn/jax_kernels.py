@@ -20,7 +20,7 @@ from rnnzoo.layers.fast_rnn.steps import lstm_step_grad
 OPS = types.SimpleNamespace(
     sigmoid=jax.nn.sigmoid, tanh=jnp.tanh, where=jnp.where,
     concat=lambda xs: jnp.concatenate(xs, axis=-1),
-    matmul=lambda a, b: a @ b, matmul_t=lambda a, b: a @ b.T,
+    matmul=lambda a, b: a @ b,
 )
 
 
@@ -42,11 +42,11 @@ def lstm(xw, u, h0, c0, mask):
 
     def forward(xw, u, h0, c0, m):
         def step(carry, inp):
-            h_new, c_new, gates, tc = lstm_step(OPS, units, masked, *carry, *inp, u)
-            return (h_new, c_new), (h_new, c_new, gates, tc)
+            h_new, c_new, p, q, f = lstm_step(OPS, units, masked, *carry, *inp, u)
+            return (h_new, c_new), (h_new, p, q, f)
 
-        (_, c_last), (hs, cs, gates, tcs) = jax.lax.scan(step, (h0, c0), (xw, m))
-        return hs, c_last, (cs, gates, tcs)
+        (_, c_last), (hs, p, q, f) = jax.lax.scan(step, (h0, c0), (xw, m))
+        return hs, c_last, (p, q, f)
 
     @jax.custom_vjp
     def run(xw, u, h0, c0, m):
@@ -55,20 +55,20 @@ def lstm(xw, u, h0, c0, mask):
 
     def run_fwd(xw, u, h0, c0, m):
         hs, c_last, res = forward(xw, u, h0, c0, m)
-        return (hs, c_last), (u, h0, c0, m, hs) + res
+        return (hs, c_last), (u, h0, m, hs) + res
 
     def run_bwd(res, cotangents):
-        u, h0, c0, m, hs, cs, gates, tcs = res
+        u, h0, m, hs, p, q, f = res
         dhs, dc_last = cotangents
-        c_prev = jnp.concatenate([c0[None], cs[:-1]], axis=0)
         h_prev = jnp.concatenate([h0[None], hs[:-1]], axis=0)
+        u_t = u.T
 
         def step(carry, inp):
-            dh_prev, dc_prev, dz = lstm_step_grad(OPS, units, masked, *carry, *inp, u)
+            dh_prev, dc_prev, dz = lstm_step_grad(OPS, masked, *carry, *inp, u_t)
             return (dh_prev, dc_prev), dz
 
         (dh0, dc0), dz = jax.lax.scan(
-            step, (jnp.zeros_like(h0), dc_last), (dhs, gates, tcs, c_prev, m), reverse=True
+            step, (jnp.zeros_like(h0), dc_last), (dhs, p, q, f, m), reverse=True
         )
         du = h_prev.reshape(-1, units).T @ dz.reshape(-1, 4 * units)
         return dz, du, dh0, dc0, jnp.zeros_like(m)
@@ -101,8 +101,10 @@ def gru(xw, u, rb, h0, mask):
         u, h0, m, hs, saved = res
         h_prev = jnp.concatenate([h0[None], hs[:-1]], axis=0)
 
+        u_t = u.T
+
         def step(dh, inp):
-            dh_prev, dxw, dhu = gru_step_grad(OPS, units, masked, dh, *inp, u)
+            dh_prev, dxw, dhu = gru_step_grad(OPS, units, masked, dh, *inp, u_t)
             return dh_prev, (dxw, dhu)
 
         dh0, (dxw, dhu) = jax.lax.scan(

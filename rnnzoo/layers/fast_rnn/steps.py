@@ -2,7 +2,7 @@
 
 Each function takes an `ops` namespace first (`jax_kernels.OPS`,
 `tf_kernels.OPS`): `sigmoid`, `tanh`, `where`, `concat` (along the last
-axis), `matmul` and `matmul_t` (`a @ b.T`). Shapes are per step: `h`, `c`
+axis) and `matmul`. Shapes are per step: `h`, `c`
 `(batch, units)`; `xw_t` `(batch, gates * units)`, the input projection plus
 the input bias; `m_t` `(batch, 1)`, 1.0 for a real step (ignored unless
 `masked`); `u` `(units, gates * units)`, the recurrent kernel. Gate order is
@@ -18,11 +18,10 @@ Example:
 >>> import numpy as np
 >>> ops = types.SimpleNamespace(sigmoid=lambda x: 1 / (1 + np.exp(-x)),
 ...     tanh=np.tanh, where=np.where,
-...     concat=lambda xs: np.concatenate(xs, -1), matmul=np.matmul,
-...     matmul_t=lambda a, b: a @ b.T)
+...     concat=lambda xs: np.concatenate(xs, -1), matmul=np.matmul)
 >>> h = c = np.zeros((1, 2))
->>> h, c, gates, tc = lstm_step(ops, 2, False, h, c, np.zeros((1, 8)), None,
-...                             np.zeros((2, 8)))
+>>> h, c, p, q, f = lstm_step(ops, 2, False, h, c, np.zeros((1, 8)), None,
+...                           np.zeros((2, 8)))
 >>> c.tolist()  # i * g with g = tanh(0) = 0
 [[0.0, 0.0]]
 """
@@ -41,12 +40,18 @@ def keras_ops():
     return types.SimpleNamespace(
         sigmoid=ops.sigmoid, tanh=ops.tanh, where=ops.where,
         concat=lambda xs: ops.concatenate(xs, -1), matmul=ops.matmul,
-        matmul_t=lambda a, b: ops.matmul(a, ops.transpose(b)),
     )
 
 
 def lstm_step(ops, units, masked, h, c, xw_t, m_t, u):
-    """One LSTM step: new h, new c, the gates [i, f, g, o] and tanh(c)."""
+    """One LSTM step: new h, new c, and what the backward step needs.
+
+    The last three are the backward step's factors, computed here where
+    every operand is at hand so that the backward loop does the fewest
+    operations: `p` `(batch, 4 * units)`, the derivative of each gate's
+    pre-activation times the factor it multiplies (`g * i'`, `c_prev * f'`,
+    `i * g'`, `tanh(c) * o'`); `q = o * tanh'(c)`; and the forget gate `f`.
+    """
     z = xw_t + ops.matmul(h, u)
     s = ops.sigmoid(z)
     g = ops.tanh(z[:, 2 * units:3 * units])
@@ -54,32 +59,30 @@ def lstm_step(ops, units, masked, h, c, xw_t, m_t, u):
     c_new = f * c + i * g
     tc = ops.tanh(c_new)
     h_new = o * tc
+    p = ops.concat([g * i * (1 - i), c * f * (1 - f), i * (1 - g * g), tc * o * (1 - o)])
+    q = o * (1 - tc * tc)
     if masked:
         h_new = ops.where(m_t > 0, h_new, h)
         c_new = ops.where(m_t > 0, c_new, c)
-    return h_new, c_new, ops.concat([i, f, g, o]), tc
+    return h_new, c_new, p, q, f
 
 
-def lstm_step_grad(ops, units, masked, dh, dc, dh_t, gates_t, tc_t, cp_t, m_t, u):
-    """Backward through one LSTM step: dh and dc of the previous step, dz."""
+def lstm_step_grad(ops, masked, dh, dc, dh_t, p_t, q_t, f_t, m_t, u_t):
+    """Backward through one LSTM step: dh and dc of the previous step, dz.
+
+    `p_t`, `q_t`, `f_t` are what `lstm_step` returned for this step; `u_t`
+    is the recurrent kernel transposed, `(4 * units, units)` (transposed
+    once, outside the loop).
+    """
     dh = dh + dh_t
-    i = gates_t[:, :units]
-    f = gates_t[:, units:2 * units]
-    g = gates_t[:, 2 * units:3 * units]
-    o = gates_t[:, 3 * units:]
     if masked:
         dh_in, dc_in = dh * m_t, dc * m_t
     else:
         dh_in, dc_in = dh, dc
-    dcn = dc_in + dh_in * o * (1 - tc_t * tc_t)
-    dz = ops.concat([
-        dcn * g * i * (1 - i),
-        dcn * cp_t * f * (1 - f),
-        dcn * i * (1 - g * g),
-        dh_in * tc_t * o * (1 - o),
-    ])
-    dh_prev = ops.matmul_t(dz, u)
-    dc_prev = dcn * f
+    dcn = dc_in + dh_in * q_t
+    dz = ops.concat([dcn, dcn, dcn, dh_in]) * p_t
+    dh_prev = ops.matmul(dz, u_t)
+    dc_prev = dcn * f_t
     if masked:
         dh_prev = dh_prev + (dh - dh_in)
         dc_prev = dc_prev + (dc - dc_in)
@@ -99,8 +102,11 @@ def gru_step(ops, units, masked, h, xw_t, m_t, u, rb):
     return h_new, ops.concat([z, r, n, hu_h])
 
 
-def gru_step_grad(ops, units, masked, dh, dh_t, saved_t, hp_t, m_t, u):
-    """Backward through one GRU step: dh of the previous step, dxw, dhu."""
+def gru_step_grad(ops, units, masked, dh, dh_t, saved_t, hp_t, m_t, u_t):
+    """Backward through one GRU step: dh of the previous step, dxw, dhu.
+
+    `u_t` is the recurrent kernel transposed, `(3 * units, units)`.
+    """
     dh = dh + dh_t
     z = saved_t[:, :units]
     r = saved_t[:, units:2 * units]
@@ -112,7 +118,7 @@ def gru_step_grad(ops, units, masked, dh, dh_t, saved_t, hp_t, m_t, u):
     drp = dn * hu_h * r * (1 - r)
     dxw = ops.concat([dzp, drp, dn])
     dhu = ops.concat([dzp, drp, dn * r])
-    dh_prev = ops.matmul_t(dhu, u) + dh_in * z
+    dh_prev = ops.matmul(dhu, u_t) + dh_in * z
     if masked:
         dh_prev = dh_prev + (dh - dh_in)
     return dh_prev, dxw, dhu

@@ -22,7 +22,6 @@ from rnnzoo.layers.fast_rnn.steps import lstm_step_grad
 OPS = types.SimpleNamespace(
     sigmoid=tf.sigmoid, tanh=tf.tanh, where=tf.where,
     concat=lambda xs: tf.concat(xs, -1), matmul=tf.matmul,
-    matmul_t=lambda a, b: tf.matmul(a, b, transpose_b=True),
 )
 
 
@@ -56,26 +55,25 @@ def lstm(xw, u, h0, c0, mask):
         def step(carry, inp):
             return lstm_step(OPS, units, masked, carry[0], carry[1], *inp, u)
 
-        dummy = tf.zeros_like(xw[0])
-        hs, cs, gates, tcs = tf.scan(
-            step, (xw, m), initializer=(h0, c0, dummy, tf.zeros_like(h0))
+        zeros = tf.zeros_like(h0)
+        hs, cs, p, q, f = tf.scan(
+            step, (xw, m), initializer=(h0, c0, tf.zeros_like(xw[0]), zeros, zeros)
         )
 
         def grad(dhs, dc_last):
-            c_prev = tf.concat([c0[None], cs[:-1]], 0)
             h_prev = tf.concat([h0[None], hs[:-1]], 0)
+            u_t = tf.transpose(u)
 
             def bstep(carry, inp):
-                return lstm_step_grad(OPS, units, masked, carry[0], carry[1], *inp, u)
+                return lstm_step_grad(OPS, masked, carry[0], carry[1], *inp, u_t)
 
-            dh_last = tf.zeros_like(h0)
             if dhs is None:
                 dhs = tf.zeros_like(hs)
             if dc_last is None:
                 dc_last = tf.zeros_like(c0)
             dhs_, dcs_, dz = tf.scan(
-                bstep, (dhs, gates, tcs, c_prev, m),
-                initializer=(dh_last, dc_last, dummy), reverse=True,
+                bstep, (dhs, p, q, f, m),
+                initializer=(zeros, dc_last, tf.zeros_like(xw[0])), reverse=True,
             )
             du = tf.matmul(
                 tf.reshape(h_prev, [-1, units]), tf.reshape(dz, [-1, 4 * units]),
@@ -112,8 +110,10 @@ def gru(xw, u, rb, h0, mask):
                 dhs = tf.zeros_like(hs)
             h_prev = tf.concat([h0[None], hs[:-1]], 0)
 
+            u_t = tf.transpose(u)
+
             def bstep(carry, inp):
-                return gru_step_grad(OPS, units, masked, carry[0], *inp, u)
+                return gru_step_grad(OPS, units, masked, carry[0], *inp, u_t)
 
             zeros3 = tf.zeros_like(tf.concat([h0] * 3, -1))
             dhs_, dxw, dhu = tf.scan(
