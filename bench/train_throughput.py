@@ -429,6 +429,15 @@ a row's rnnzoo/keras ratio is below 1.0 it is within the noise of this
 shared machine: the layers compute the same products, the fused one with
 fewer of them inside the loop.
 
+Since 2026-12-03 (issue #19): the forward step saves what the backward
+step needs already multiplied out (each gate's derivative times the
+factor it multiplies, `o * tanh'(c)` and `f`), so the LSTM's backward loop
+does 7 operations a step instead of about 28, and the recurrent kernel is
+transposed once outside the backward loop; on TensorFlow the forward and
+backward loops run XLA-compiled by default (`RNNZOO_LOOP_XLA`, only the
+loops, each compiled once per input shape; the `rnnzoo` column), which
+is not the same as compiling the whole step (`rnnzoo XLA`).
+
 Conditions: each table states the 1-minute load average before the run
 and after an idle minute at its end (`bench/quiet.py`); the script waits
 for a quiet machine and writes this file only when both are below 1.

@@ -207,3 +207,30 @@ def test_fallback_reasons_and_kernel_report():
     assert [r["fused"] for r in report] == [True, True, True]
     assert all(r["cpu_path"] == "rnnzoo fused loop" for r in report)
     assert kernel_report(_model(KERAS["lstm"], "lstm"))[0]["cpu_path"] == "keras generic loop"
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+def test_xla_compiled_loops_equal_the_plain_loops(cell, monkeypatch):
+    """TensorFlow: RNNZOO_LOOP_XLA=true (the default) and false give the same
+    outputs and gradients, masked, to float tolerance; a bad value names the
+    variable."""
+    if keras.backend.backend() != "tensorflow":
+        pytest.skip("the loops are XLA-compiled by jax.jit on JAX anyway")
+    from rnnzoo.layers.fast_rnn import tf_kernels
+
+    x, right, _ = _data()
+    _, fast = _pair(cell, return_sequences=True, return_state=True)
+    results = {}
+    for setting in ("false", "true"):
+        monkeypatch.setenv("RNNZOO_LOOP_XLA", setting)
+        assert tf_kernels.loop_xla_enabled() is (setting == "true")
+        results[setting] = _outputs_and_grads(fast, x, right)
+    _assert_close(results["true"][0], results["false"][0])
+    _assert_close(results["true"][1], results["false"][1])
+    assert np.abs(results["true"][1][1]).max() > 1e-3  # the kernel's gradient is not trivially 0
+    monkeypatch.setenv("RNNZOO_LOOP_XLA", "maybe")
+    with pytest.raises(ValueError, match="RNNZOO_LOOP_XLA to be true or false. Received: "
+                                         "RNNZOO_LOOP_XLA='maybe'"):
+        fast(x)
+    monkeypatch.delenv("RNNZOO_LOOP_XLA")
+    assert tf_kernels.loop_xla_enabled() is True
