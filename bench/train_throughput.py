@@ -438,6 +438,12 @@ backward loops run XLA-compiled by default (`RNNZOO_LOOP_XLA`, only the
 loops, each compiled once per input shape; the `rnnzoo` column), which
 is not the same as compiling the whole step (`rnnzoo XLA`).
 
+Caveat (2026-12-04): PyTorch runs in the same process as the backend, and
+its d2l LSTM step ran 1.4x slower in a TensorFlow process than in a JAX
+one (see "PyTorch's speed depends on the process" below), so the
+TensorFlow rows' ratios flatter rnnzoo until PyTorch is timed in its own
+process.
+
 Conditions: each table states the 1-minute load average before the run
 and after an idle minute at its end (`bench/quiet.py`); the script waits
 for a quiet machine and writes this file only when both are below 1.
