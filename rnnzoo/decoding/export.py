@@ -94,17 +94,14 @@ def export(model, path, *, format="saved_model", max_length=None, end_token=None
     >>> served.generate(tf.constant([[3, 4, 5]]))["ids"].shape
     TensorShape([1, 5])
     """
-    kwargs = dict(format=format, max_length=max_length, end_token=end_token,
-                  start_token=start_token, sampler=sampler, pad_id=pad_id,
-                  source_vocabulary=source_vocabulary,
-                  target_vocabulary=target_vocabulary, optimize=optimize)
-    if keras.backend.backend() != "tensorflow":
-        return _export(model, path, **kwargs)  # raises, naming the backend
-    from rnnzoo.layers.fast_rnn.tf_kernels import plain_loops
+    from rnnzoo.layers.loops import plain_loops
 
     # The files hold plain TensorFlow ops: no XLA-compiled loops.
     with plain_loops():
-        return _export(model, path, **kwargs)
+        return _export(model, path, format=format, max_length=max_length,
+                       end_token=end_token, start_token=start_token, sampler=sampler,
+                       pad_id=pad_id, source_vocabulary=source_vocabulary,
+                       target_vocabulary=target_vocabulary, optimize=optimize)
 
 
 def _export(model, path, *, format="saved_model", max_length=None, end_token=None,

@@ -30,6 +30,16 @@ _STATE = threading.local()
 
 
 @contextlib.contextmanager
+def _setting(name):
+    """Within: the thread's setting `name` is on (restored on the way out)."""
+    previous = getattr(_STATE, name, False)
+    setattr(_STATE, name, True)
+    try:
+        yield
+    finally:
+        setattr(_STATE, name, previous)
+
+
 def builtin_loops():
     """Within: `scan` traces the buffered while loop (forward only, for export).
 
@@ -41,17 +51,35 @@ def builtin_loops():
     >>> builtin_loops_enabled()
     False
     """
-    previous = builtin_loops_enabled()
-    _STATE.enabled = True
-    try:
-        yield
-    finally:
-        _STATE.enabled = previous
+    return _setting("enabled")
 
 
 def builtin_loops_enabled():
     """Whether `scan` traces the buffered loop (inside `builtin_loops()`)."""
     return getattr(_STATE, "enabled", False)
+
+
+def plain_loops():
+    """Within: no loop is traced as an XLA-compiled function (`rnnzoo.export`).
+
+    An exported file holds plain TensorFlow ops, which tf2onnx, LiteRT and
+    TensorFlow Serving without XLA can all run; outside, the fused layers'
+    TensorFlow loops may be XLA-compiled (`rnnzoo.layers.fast_rnn.tf_kernels`).
+
+    Example:
+
+    >>> with plain_loops():
+    ...     plain_loops_enabled()
+    True
+    >>> plain_loops_enabled()
+    False
+    """
+    return _setting("plain")
+
+
+def plain_loops_enabled():
+    """Whether loops stay plain TensorFlow ops (inside `plain_loops()`)."""
+    return getattr(_STATE, "plain", False)
 
 
 def scan(step, init, xs, reverse=False, like=None):

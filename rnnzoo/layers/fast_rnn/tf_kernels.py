@@ -8,8 +8,6 @@ TensorFlow backend (by `rnnzoo.layers.fast_rnn.layer`). Shapes as in
 with no custom gradient.
 """
 
-import contextlib
-import threading
 import types
 
 import tensorflow as tf
@@ -69,35 +67,12 @@ def loop_xla_enabled():
     return setting in ("true", "1")
 
 
-_STATE = threading.local()
-
-
-@contextlib.contextmanager
-def plain_loops():
-    """Within: the loops are never XLA-compiled (`rnnzoo.export` traces in it).
-
-    An exported file holds plain TensorFlow ops, which tf2onnx, LiteRT and
-    TensorFlow Serving without XLA can all run.
-
-    Example:
-
-    >>> with plain_loops():
-    ...     _STATE.plain
-    True
-    """
-    previous = getattr(_STATE, "plain", False)
-    _STATE.plain = True
-    try:
-        yield
-    finally:
-        _STATE.plain = previous
-
-
 def _loop(function):
     """`function` and its XLA-compiled twin; calls the compiled one when
     `loop_xla_enabled()` and the number of steps is known when traced and
-    above 1 (a decoder's single step, traced inside a decoding loop or
-    exported, stays a plain TensorFlow graph).
+    above 1 (a decoder's single step, traced inside a decoding loop, stays a
+    plain TensorFlow graph), outside `rnnzoo.layers.loops.plain_loops()`
+    (`rnnzoo.export`).
 
     A training function traced with an unknown number of steps (Keras
     retraces with `None` once the lengths vary, as with length-bucketed
@@ -115,7 +90,7 @@ def _loop(function):
     def call(*tensors, **static):
         steps = tensors[0].shape[0]
         tensors = [tf.stop_gradient(t) for t in tensors]
-        use_xla = (steps is not None and steps > 1 and not getattr(_STATE, "plain", False)
+        use_xla = (steps is not None and steps > 1 and not loops.plain_loops_enabled()
                    and loop_xla_enabled())
         return (compiled if use_xla else function)(*tensors, **static)
 
