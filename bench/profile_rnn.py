@@ -4,7 +4,8 @@ For each row of `bench/train_throughput.py` (shape, cell, mask) this times,
 interleaved in one process:
 
 - `step`: one whole training step of the rnnzoo model (as in the
-  throughput table) and of PyTorch's `nn.LSTM` / `nn.GRU`;
+  throughput table) and of PyTorch's `nn.LSTM` / `nn.GRU` (PyTorch in its
+  own process, `bench/torch_worker.py`);
 - `matmul floor`: only the per-step recurrent matrix products that no RNN
   implementation can avoid, run as a compiled loop in each framework: the
   forward `h @ U` (batch x units @ units x gates*units) for every time step
@@ -82,48 +83,28 @@ def keras_floor(shape, cell, xla=False):
     return run
 
 
-def torch_floor(shape, cell):
-    import torch
-
-    b, t, h = shape["batch"], shape["steps"], shape["units"]
-    g = tt.GATES[cell]
-    gen = torch.Generator().manual_seed(0)
-    u = torch.randn(h, g * h, generator=gen) * 0.05
-    h0 = torch.randn(b, h, generator=gen)
-    dz0 = torch.randn(b, g * h, generator=gen)
-    ut = u.t().contiguous()
-
-    def run():
-        with torch.no_grad():
-            out, grad = h0, dz0
-            for _ in range(shape["layers"]):
-                for _ in range(t):
-                    out = torch.tanh(out @ u)[:, :h]
-                for _ in range(t):
-                    grad = (grad @ ut).repeat(1, g)
-            float(out.sum() + grad.sum())
-
-    return run
-
-
 def profile(rows, warmup, repeats):
     results = []
     for spec in rows:
         shape_name, cell, *rest = spec.split(":")
         masked = bool(rest) and rest[0] == "masked"
         shape = tt.SHAPES[shape_name]
-        x, y, lengths = tt.make_data(shape, masked)
+        x, y, _ = tt.make_data(shape, masked)
+        torch_side = tt.TorchProcess(dict(shape=shape, cell=cell, masked=masked,
+                                          threads=os.cpu_count(),
+                                          callables=["step", "floor"]))
         steps = {
             "rnnzoo step": tt.keras_step(tt.rnnzoo_model(shape, cell, masked), x, y),
-            "torch step": tt.torch_step(shape, cell, masked, x, y, lengths, os.cpu_count()),
+            "torch step": torch_side.callable("step"),
             "keras floor": keras_floor(shape, cell),
-            "torch floor": torch_floor(shape, cell),
+            "torch floor": torch_side.callable("floor"),
         }
         if keras.backend.backend() == "tensorflow":  # compile_for(jit_compile=True)
             steps["rnnzoo XLA step"] = tt.keras_step(
                 tt.rnnzoo_model(shape, cell, masked, jit_compile=True), x, y)
             steps["keras XLA floor"] = keras_floor(shape, cell, xla=True)
         sec = tt.time_interleaved(steps, warmup, repeats)
+        torch_side.close()
         recurrent_steps = shape["steps"] * shape["layers"]
         row = dict(row=spec, **{k: v * 1e3 for k, v in sec.items()})
         whos = {"rnnzoo": "keras floor", "torch": "torch floor"}

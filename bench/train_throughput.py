@@ -1,9 +1,9 @@
 """Training throughput: rnnzoo vs plain Keras vs PyTorch, side by side.
 
 Times one training step (forward, backward and an Adam update with gradient
-clipping at norm 1.0) of the same next-token language model three ways, in
-ONE process, interleaved step by step so that load from other processes hits
-all three alike:
+clipping at norm 1.0) of the same next-token language model several ways,
+interleaved step by step so that load from other processes hits all of them
+alike:
 
 - `rnnzoo`: `rnnzoo.language_model` (the preset path, through
   `recurrent_stack` / `make_recurrent_layer`);
@@ -12,7 +12,9 @@ all three alike:
 - `torch`: the same network in PyTorch (`nn.Embedding`, `nn.LSTM`/`nn.GRU`,
   `nn.Linear`) with a hand-written training loop (`pack_padded_sequence`
   for masked rows), on `--torch-threads` threads (default: one per core),
-  the same for every row;
+  the same for every row, in its own process that imports only NumPy and
+  PyTorch (`bench/torch_worker.py`; in the backend's process its speed
+  changed by up to 1.4x), driven step by step from this one;
 - `rnnzoo_xla` (TensorFlow only): the rnnzoo model with its training step
   compiled by XLA (`compile(jit_compile=True)`; on JAX every path already
   is).
@@ -65,12 +67,8 @@ import keras  # noqa: E402
 
 import rnnzoo  # noqa: E402
 from bench import quiet  # noqa: E402
+from bench.torch_worker import GATES, SHAPES, TorchProcess, make_data  # noqa: E402,F401
 
-SHAPES = {
-    "d2l": dict(batch=32, steps=35, vocab=28, embedding=32, units=256, layers=2),
-    "large": dict(batch=64, steps=100, vocab=28, embedding=128, units=512, layers=1),
-}
-GATES = {"lstm": 4, "gru": 3}
 SECTION = "## Training throughput"
 DOC = os.path.join(ROOT, "docs", "benchmarks.md")
 
@@ -98,21 +96,6 @@ def train_flops(shape, cell):
         width = h
     forward += 2 * b * t * h * shape["vocab"]
     return 3 * forward
-
-
-def make_data(shape, masked, seed=0):
-    rng = np.random.default_rng(seed)
-    b, t, v = shape["batch"], shape["steps"], shape["vocab"]
-    x = rng.integers(1, v, size=(b, t)).astype("int32")
-    y = rng.integers(1, v, size=(b, t)).astype("int32")
-    lengths = np.full(b, t)
-    if masked:
-        lengths = rng.integers(t // 2, t + 1, size=b)
-        lengths[0] = t
-        pad = np.arange(t)[None, :] >= lengths[:, None]
-        x[pad] = 0
-        y[pad] = 0
-    return x, y, lengths
 
 
 def compile_keras(model, jit_compile="auto"):
@@ -162,65 +145,7 @@ def keras_step(model, x, y):
     return step
 
 
-TORCH_THREADS = []
-
-
-def torch_step(shape, cell, masked, x, y, lengths, threads):
-    import torch
-
-    torch.set_num_threads(threads)
-    if threads not in TORCH_THREADS:
-        TORCH_THREADS.append(threads)
-    torch.manual_seed(0)
-    rnn_class = {"lstm": torch.nn.LSTM, "gru": torch.nn.GRU}[cell]
-
-    class Net(torch.nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.embedding = torch.nn.Embedding(shape["vocab"], shape["embedding"])
-            self.rnn = rnn_class(
-                shape["embedding"], shape["units"], num_layers=shape["layers"],
-                batch_first=True,
-            )
-            self.output = torch.nn.Linear(shape["units"], shape["vocab"])
-
-        def forward(self, tokens):
-            e = self.embedding(tokens)
-            if masked:
-                packed = torch.nn.utils.rnn.pack_padded_sequence(
-                    e, lengths_t, batch_first=True, enforce_sorted=False
-                )
-                out, _ = self.rnn(packed)
-                out, _ = torch.nn.utils.rnn.pad_packed_sequence(
-                    out, batch_first=True, total_length=shape["steps"]
-                )
-            else:
-                out, _ = self.rnn(e)
-            return self.output(out)
-
-    net = Net()
-    optimizer = torch.optim.Adam(net.parameters(), lr=1e-3)
-    xt = torch.from_numpy(x).long()
-    yt = torch.from_numpy(y).long()
-    lengths_t = torch.from_numpy(np.asarray(lengths)).long()
-
-    def train():
-        optimizer.zero_grad()
-        logits = net(xt)
-        loss = torch.nn.functional.cross_entropy(
-            logits.reshape(-1, shape["vocab"]), yt.reshape(-1),
-            ignore_index=0 if masked else -100,
-        )
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
-        optimizer.step()
-        return float(loss.detach())
-
-    def step():
-        torch.set_num_threads(threads)  # pinned: the same for every row
-        train()
-
-    return step
+TORCH = {}  # what the PyTorch process reported: version, threads
 
 
 def interleaved_times(steps, warmup, repeats, pause=0.05):
@@ -228,8 +153,10 @@ def interleaved_times(steps, warmup, repeats, pause=0.05):
 
     Each callable is first called `warmup` times; then `repeats` rounds call
     each once, after `pause` seconds (to let the previous path's spinning
-    threads idle). Returns `{name: [seconds, ...]}`. The one timing loop of
-    `bench/` (throughput, profile, XLA rule, export latency).
+    threads idle). A callable that returns a float has timed itself (a
+    `TorchProcess` callable: the seconds measured in the child process);
+    the others are timed here. Returns `{name: [seconds, ...]}`. The one
+    timing loop of `bench/` (throughput, profile, XLA rule, export latency).
     """
     for step in steps.values():
         for _ in range(warmup):
@@ -240,8 +167,9 @@ def interleaved_times(steps, warmup, repeats, pause=0.05):
             if pause:
                 time.sleep(pause)
             start = time.perf_counter()
-            step()
-            times[name].append(time.perf_counter() - start)
+            own = step()
+            elapsed = time.perf_counter() - start
+            times[name].append(own if isinstance(own, float) else elapsed)
     return times
 
 
@@ -255,8 +183,14 @@ PATHS = ("rnnzoo", "rnnzoo_xla", "keras", "torch")
 
 
 def row_steps(shape, cell, masked, args):
-    """The training-step callables of one row, one per path."""
-    x, y, lengths = make_data(shape, masked)
+    """The training-step callables of one row, one per path, and the PyTorch process (or None).
+
+    PyTorch's step runs in its own process (`bench/torch_worker.py`): in the
+    benchmark's process it would share the address space with TensorFlow or
+    JAX, which changed its speed by up to 1.4x.
+    """
+    x, y, _ = make_data(shape, masked)
+    torch_side = None
     steps = {}
     if "rnnzoo" in args.paths:
         steps["rnnzoo"] = keras_step(rnnzoo_model(shape, cell, masked), x, y)
@@ -266,8 +200,11 @@ def row_steps(shape, cell, masked, args):
     if "keras" in args.paths:
         steps["keras"] = keras_step(keras_model(shape, cell, masked), x, y)
     if "torch" in args.paths:
-        steps["torch"] = torch_step(shape, cell, masked, x, y, lengths, args.torch_threads)
-    return steps
+        torch_side = TorchProcess(dict(shape=shape, cell=cell, masked=masked,
+                                       threads=args.torch_threads, callables=["step"]))
+        TORCH.update(torch_side.info)
+        steps["torch"] = torch_side.callable("step")
+    return steps, torch_side
 
 
 def run(args):
@@ -279,11 +216,13 @@ def run(args):
         shape = SHAPES[shape_name]
         for cell in args.cells:
             for masked in (False, True):
-                steps = row_steps(shape, cell, masked, args)
+                steps, torch_side = row_steps(shape, cell, masked, args)
                 # Two passes over the same built models: the second pass's
                 # ratios check the first's (10 % agreement).
                 passes = [time_interleaved(steps, args.warmup if k == 0 else 1, args.repeats)
                           for k in range(2)]
+                if torch_side is not None:
+                    torch_side.close()
                 tokens = shape["batch"] * shape["steps"]
                 flops = train_flops(shape, cell)
                 row = dict(shape=shape_name, cell=cell, masked=masked)
@@ -351,12 +290,9 @@ def versions():
     elif backend == "jax":
         import jax
         out.append(f"JAX {jax.__version__}")
-    try:
-        import torch
-        out.append(f"PyTorch {torch.__version__} ({', '.join(map(str, TORCH_THREADS))} "
-                   "threads, every row)")
-    except ImportError:
-        pass
+    if TORCH:
+        out.append(f"PyTorch {TORCH['version']} in its own process "
+                   f"({TORCH['threads']} threads, every row)")
     out.append(f"NumPy {np.__version__}")
     return ", ".join(out)
 
