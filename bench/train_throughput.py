@@ -340,8 +340,8 @@ script's `NOTES`, not here: each run rewrites its backend's table).
 
 NOTES = """Tokens per second of one training step (forward, backward, Adam with
 `clipnorm=1.0`) of a next-token language model; every ratio is measured side
-by side in one process, steps interleaved, so load from other processes on
-the machine hits all three paths alike (absolute figures are noisy on a
+by side in one run, steps interleaved, so load from other processes on the
+machine hits every path alike (absolute figures are noisy on a
 shared 2-core machine; the ratios are what count). `rnnzoo` is
 `rnnzoo.language_model` (the preset path, which always masks token id 0);
 `keras` is the same network in plain `keras.layers`; `torch` is `nn.LSTM` /
@@ -374,11 +374,12 @@ backward loops run XLA-compiled by default (`RNNZOO_LOOP_XLA`, only the
 loops, each compiled once per input shape; the `rnnzoo` column), which
 is not the same as compiling the whole step (`rnnzoo XLA`).
 
-Caveat (2026-12-04): PyTorch runs in the same process as the backend, and
-its d2l LSTM step ran 1.4x slower in a TensorFlow process than in a JAX
-one (see "PyTorch's speed depends on the process" below), so the
-TensorFlow rows' ratios flatter rnnzoo until PyTorch is timed in its own
-process.
+Since 2026-12-04 PyTorch runs in its own process (`bench/torch_worker.py`,
+which imports only NumPy and PyTorch), driven step by step from the
+benchmark's process and still interleaved with the other paths. Before,
+it shared the process with the backend, and its d2l LSTM step ran 1.4x
+slower beside TensorFlow than beside JAX (see "PyTorch's speed depends on
+the process" below), which flattered the TensorFlow ratios.
 
 Conditions: each table states the 1-minute load average before the run
 and after an idle minute at its end (`bench/quiet.py`); the script waits
