@@ -173,9 +173,9 @@ def interleaved_times(steps, warmup, repeats, pause=0.05):
     return times
 
 
-def time_interleaved(steps, warmup, repeats):
+def time_interleaved(steps, warmup, repeats, pause=0.05):
     """Median seconds per step of each callable, timed in rotation."""
-    times = interleaved_times(steps, warmup, repeats)
+    times = interleaved_times(steps, warmup, repeats, pause)
     return {name: statistics.median(t) for name, t in times.items()}
 
 
@@ -219,7 +219,8 @@ def run(args):
                 steps, torch_side = row_steps(shape, cell, masked, args)
                 # Two passes over the same built models: the second pass's
                 # ratios check the first's (10 % agreement).
-                passes = [time_interleaved(steps, args.warmup if k == 0 else 1, args.repeats)
+                passes = [time_interleaved(steps, args.warmup if k == 0 else 1, args.repeats,
+                                           args.pause)
                           for k in range(2)]
                 if torch_side is not None:
                     torch_side.close()
@@ -317,7 +318,8 @@ def backend_block(backend, peak, rows, args, load):
         f"Measured {datetime.datetime.now().strftime('%Y-%m-%d %H:%M')} on "
         f"{machine()}; {versions()}. NumPy dense float32 matmul: "
         f"{peak:.0f} GFLOP/s. Two passes of {args.repeats} interleaved steps per "
-        f"path after {args.warmup} warm-up steps (throughput: the median of the two "
+        f"path, each after {args.pause:g} s idle, after {args.warmup} warm-up steps "
+        f"(throughput: the median of the two "
         f"passes; `!`: the passes' ratios differ by more than 10 %)"
         f"{' (--quick)' if args.quick else ''}. 1-minute load average "
         f"{load[0]:.2f} before, {load[1]:.2f} after an idle minute: "
@@ -428,6 +430,8 @@ def main(argv=None):
     parser.add_argument("--paths", nargs="+", default=list(PATHS), choices=list(PATHS))
     parser.add_argument("--torch-threads", type=int, default=os.cpu_count(),
                         help="PyTorch threads, the same for every row (default: one per core)")
+    parser.add_argument("--pause", type=float, default=0.05,
+                        help="idle seconds before each timed step (default %(default)s)")
     parser.add_argument("--no-doc", action="store_true", help="do not update docs/benchmarks.md")
     parser.add_argument("--force", action="store_true",
                         help="write docs/benchmarks.md even when the machine was not quiet")
