@@ -20,12 +20,16 @@ from rnnzoo.decoding.inference import inference_parts
 from rnnzoo.decoding.loop import prompt_states
 from rnnzoo.decoding.search import decoding_function
 from rnnzoo.io import atomic_path
+from rnnzoo.layers.loops import plain_loops
 from rnnzoo.validation import check_choice
 
 FORMATS = ("saved_model", "onnx", "litert")
 EXTENSIONS = {"onnx": ".onnx", "litert": ".tflite"}
 
 
+# The files hold plain TensorFlow ops: no XLA-compiled loops (a context
+# manager from `contextlib` decorates too, entered afresh on every call).
+@plain_loops()
 def export(model, path, *, format="saved_model", max_length=None, end_token=None,
            start_token=None, sampler="greedy", pad_id=0, source_vocabulary=None,
            target_vocabulary=None, optimize=False):
@@ -94,20 +98,6 @@ def export(model, path, *, format="saved_model", max_length=None, end_token=None
     >>> served.generate(tf.constant([[3, 4, 5]]))["ids"].shape
     TensorShape([1, 5])
     """
-    from rnnzoo.layers.loops import plain_loops
-
-    # The files hold plain TensorFlow ops: no XLA-compiled loops.
-    with plain_loops():
-        return _export(model, path, format=format, max_length=max_length,
-                       end_token=end_token, start_token=start_token, sampler=sampler,
-                       pad_id=pad_id, source_vocabulary=source_vocabulary,
-                       target_vocabulary=target_vocabulary, optimize=optimize)
-
-
-def _export(model, path, *, format="saved_model", max_length=None, end_token=None,
-           start_token=None, sampler="greedy", pad_id=0, source_vocabulary=None,
-           target_vocabulary=None, optimize=False):
-    """`export` with the loops plain."""
     if keras.backend.backend() != "tensorflow":
         raise ValueError(
             "rnnzoo.export converts a TensorFlow graph and needs "

@@ -99,14 +99,16 @@ def _loop(function):
 
 @_loop
 def _lstm_forward(xw, u, h0, c0, m, masked):
-    """The forward loop: `(hs, cs, p, q, f)`, time-major."""
+    """The forward loop: `(hs, c_last, p, q, f)`, time-major."""
     units = u.shape[0]
 
     def step(carry, inp):
         return lstm_step(OPS, units, masked, carry[0], carry[1], *inp, u)
 
     zeros = tf.zeros_like(h0)
-    return tf.scan(step, (xw, m), initializer=(h0, c0, tf.zeros_like(xw[0]), zeros, zeros))
+    hs, cs, p, q, f = tf.scan(
+        step, (xw, m), initializer=(h0, c0, tf.zeros_like(xw[0]), zeros, zeros))
+    return hs, cs[-1], p, q, f
 
 
 @_loop
@@ -142,7 +144,7 @@ def lstm(xw, u, h0, c0, mask):
 
     @tf.custom_gradient
     def run(xw, u, h0, c0, m):
-        hs, cs, p, q, f = _lstm_forward(xw, u, h0, c0, m, masked=masked)
+        hs, c_last, p, q, f = _lstm_forward(xw, u, h0, c0, m, masked=masked)
 
         def grad(dhs, dc_last):
             if dhs is None:
@@ -151,7 +153,7 @@ def lstm(xw, u, h0, c0, mask):
                 dc_last = tf.zeros_like(c0)
             return _lstm_backward(dhs, dc_last, u, h0, hs, p, q, f, m, masked=masked)
 
-        return (hs, cs[-1]), grad
+        return (hs, c_last), grad
 
     return run(xw, u, h0, c0, m)
 
